@@ -1,0 +1,1 @@
+# drivers/local.mk — build fragment for drivers (included from the top Makefile.am).

@@ -1,0 +1,1 @@
+# examples/local.mk — build fragment for examples (included from the top Makefile.am).

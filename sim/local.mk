@@ -1,0 +1,1 @@
+# sim/local.mk — build fragment for sim (included from the top Makefile.am).

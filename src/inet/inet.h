@@ -1,0 +1,121 @@
+/* inet/inet.h — one instance of margay's TCP/IP stack.
+ * A stack owns its netdev, clock, random source, timers, neighbour cache and the
+ * TCP and UDP layers; nothing lives in globals, so one process can run many (the
+ * simulator does). It is driven by mg_inet_poll from the thread that owns it
+ * (DESIGN.md rule 1). Layers talk downward only through mg_inet_ipv4_output and
+ * upward through the *_input functions; every dropped frame is counted by reason. */
+#ifndef MARGAY_INET_INET_H
+#define MARGAY_INET_INET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/random.h"
+#include "core/timer.h"
+#include "inet/netdev.h"
+#include "wire/wire.h"
+
+struct mg_arp_cache;
+struct mg_tcp_layer;
+struct mg_udp_layer;
+
+/* Why the stack dropped a frame (TCP keeps its own reasons in tcp.h). */
+enum mg_inet_drop {
+    MG_DROP_ETH_MALFORMED,
+    MG_DROP_ETH_NOT_FOR_US,
+    MG_DROP_ETH_UNSUPPORTED_TYPE,
+    MG_DROP_ARP_MALFORMED,
+    MG_DROP_ARP_UNSUPPORTED,
+    MG_DROP_ARP_NOT_FOR_US,
+    MG_DROP_ARP_PENDING_FULL,  /* too many frames waiting for one resolution */
+    MG_DROP_ARP_UNRESOLVED,    /* resolution failed; queued frames dropped */
+    MG_DROP_IPV4_MALFORMED,
+    MG_DROP_IPV4_BAD_CKSUM,
+    MG_DROP_IPV4_NOT_FOR_US,
+    MG_DROP_IPV4_FRAGMENT,     /* no reassembly yet */
+    MG_DROP_IPV4_UNSUPPORTED_PROTO,
+    MG_DROP_IPV4_BAD_SRC,      /* broadcast/multicast/our own source */
+    MG_DROP_ICMP_MALFORMED,
+    MG_DROP_ICMP_BAD_CKSUM,
+    MG_DROP_ICMP_UNHANDLED,
+    MG_DROP_UDP_MALFORMED,
+    MG_DROP_UDP_BAD_CKSUM,
+    MG_DROP_UDP_NO_SOCKET,     /* answered with ICMP port unreachable */
+    MG_DROP_UDP_RECV_QUEUE_FULL,
+    MG_DROP_TX_NO_BUFFER,
+    MG_DROP_TX_DEVICE_FULL,
+    MG_DROP_TX_NO_ROUTE,
+    MG_DROP__COUNT
+};
+const char *mg_inet_drop_name(enum mg_inet_drop reason);
+
+struct mg_inet_stats {
+    uint64_t rx_frames, tx_frames;
+    uint64_t ipv4_in, ipv4_out;
+    uint64_t arp_requests_sent, arp_replies_sent, arp_resolution_failures;
+    uint64_t icmp_echo_replies_sent, icmp_unreach_sent, icmp_errors_received;
+    uint64_t drops[MG_DROP__COUNT];
+};
+
+#define MG_INET_TXQ_MAX 64
+
+struct mg_inet {
+    struct mg_config cfg;      /* private copy (eal_args not owned) */
+    struct mg_netdev *dev;
+    struct mg_clock *clock;
+    struct mg_rand rand;
+    struct mg_timers timers;
+    uint8_t mac[MG_ETH_ALEN];
+    uint32_t ipv4_addr, netmask, gateway; /* host order */
+    uint16_t mtu;              /* IP MTU */
+    uint16_t mss;              /* our advertised MSS (mtu - 40 unless configured lower) */
+    uint16_t ip_id;
+    struct mg_arp_cache *arp;
+    struct mg_tcp_layer *tcp;
+    struct mg_udp_layer *udp;
+    struct mg_buf *txq[MG_INET_TXQ_MAX]; /* frames ready for the device */
+    uint16_t txq_len;
+    struct mg_inet_stats stats;
+};
+
+/* Creates a stack on `dev` with the addresses and tunables in cfg. The stack does not
+ * own the clock; it owns dev only if mg_inet_destroy is told so. */
+int mg_inet_create(const struct mg_config *cfg, struct mg_netdev *dev, struct mg_clock *clock, uint64_t seed,
+                   struct mg_inet **out);
+void mg_inet_destroy(struct mg_inet *inet, bool destroy_dev);
+
+/* Receives a burst, runs due timers, flushes transmissions. Returns frames handled
+ * plus timers fired (0 = nothing happened). */
+int mg_inet_poll(struct mg_inet *inet);
+/* Hands queued frames to the device. */
+void mg_inet_flush(struct mg_inet *inet);
+/* When the stack next needs to run with no input: the earliest timer, or the
+ * device's next frame when it knows (UINT64_MAX = never). */
+uint64_t mg_inet_next_wakeup(struct mg_inet *inet);
+
+/* Processes one received frame (the stack takes ownership). */
+void mg_inet_input(struct mg_inet *inet, struct mg_buf *frame);
+
+/* A buffer for an outgoing packet, with headroom for every header below L4. */
+struct mg_buf *mg_inet_alloc_tx(struct mg_inet *inet);
+/* Sends an L4 packet: buf->data points at the L4 header whose checksum is already
+ * final, or holds the pseudo-header sum with buf->ol_flags MG_BUF_TX_TCP/UDP_CKSUM
+ * when mg_inet_l4_tx_offload said so. Prepends IPv4 and Ethernet, resolves the next
+ * hop (queueing behind ARP), and takes ownership of buf. 0 or a negative errno
+ * (the frame is then already freed and counted). */
+int mg_inet_ipv4_output(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint8_t proto);
+/* Whether the device computes this protocol's checksum on transmit. */
+bool mg_inet_l4_tx_offload(const struct mg_inet *inet, uint8_t proto);
+/* Whether dst is reachable without a gateway. */
+bool mg_inet_on_link(const struct mg_inet *inet, uint32_t dst);
+
+/* Sends an ICMP error about the offending datagram (its IP header at ip, len bytes). */
+void mg_inet_icmp_send_error(struct mg_inet *inet, const uint8_t *ip, size_t len, uint8_t type, uint8_t code);
+
+static inline void mg_inet_drop(struct mg_inet *inet, enum mg_inet_drop why) { inet->stats.drops[why]++; }
+static inline uint64_t mg_inet_now(struct mg_inet *inet) { return mg_clock_now(inet->clock); }
+
+#endif /* MARGAY_INET_INET_H */

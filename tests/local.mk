@@ -1,0 +1,1 @@
+# tests/local.mk — build fragment for tests (included from the top Makefile.am).
