@@ -1,1 +1,8 @@
-# tests/local.mk — build fragment for tests (included from the top Makefile.am).
+# tests/local.mk — CUnit suites and integration tests. Each module keeps its own
+# fragment so suites can be added without touching each other.
+include tests/core.mk
+include tests/config.mk
+include tests/posix.mk
+include tests/wire.mk
+include tests/inet.mk
+include tests/tcp.mk

@@ -14,3 +14,4 @@ noinst_HEADERS += \
 	src/core/random.h \
 	src/core/runtime.h \
 	src/core/timer.h
+include src/core/config.mk

@@ -1,0 +1,1 @@
+# src/core/config.mk — configuration loader (included from src/core/local.mk).

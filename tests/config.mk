@@ -1,0 +1,1 @@
+# tests/config.mk — test programs for the config module (included from tests/local.mk).

@@ -1,0 +1,1 @@
+# tests/core.mk — test programs for the core module (included from tests/local.mk).

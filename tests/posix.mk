@@ -1,0 +1,1 @@
+# tests/posix.mk — test programs for the posix module (included from tests/local.mk).

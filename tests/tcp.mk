@@ -1,0 +1,1 @@
+# tests/tcp.mk — test programs for the tcp module (included from tests/local.mk).

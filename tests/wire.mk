@@ -1,0 +1,1 @@
+# tests/wire.mk — test programs for the wire module (included from tests/local.mk).
