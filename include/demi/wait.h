@@ -12,6 +12,10 @@
 extern "C" {
 #endif
 
+/* Declared here too so the prototypes below stay valid under strict -std=c99, where
+ * <time.h> does not define struct timespec without a POSIX feature macro. */
+struct timespec;
+
 /** Waits for the operation named by `qt`. A NULL timeout waits forever; a zero
  * timeout polls once. Returns 0 and fills `qr_out` (the token is then consumed),
  * ETIMEDOUT, or EINVAL for a stale, consumed or forged token. */
