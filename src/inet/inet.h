@@ -62,6 +62,20 @@ struct mg_inet_stats {
 
 #define MG_INET_TXQ_MAX 64
 
+/* Transport layers plug into the stack by registering handlers, so the IP layer has
+ * no link-time dependency on them (a stack can run UDP-only, and TCP is tested alone). */
+typedef void (*mg_inet_l4_input_fn)(void *ctx, struct mg_buf *buf, const struct mg_ipv4_hdr *ip);
+typedef void (*mg_inet_l4_error_fn)(void *ctx, uint8_t type, uint8_t code, const struct mg_ipv4_hdr *inner,
+                                    const uint8_t *inner_l4, size_t inner_l4_len);
+typedef void (*mg_inet_neighbor_failed_fn)(void *ctx, uint32_t addr);
+struct mg_inet_l4_handler {
+    mg_inet_l4_input_fn input;                  /* takes ownership of buf */
+    mg_inet_l4_error_fn icmp_error;             /* optional */
+    mg_inet_neighbor_failed_fn neighbor_failed; /* optional */
+    void *ctx;
+};
+enum { MG_INET_L4_TCP = 0, MG_INET_L4_UDP, MG_INET_L4_MAX };
+
 struct mg_inet {
     struct mg_config cfg;      /* private copy (eal_args not owned) */
     struct mg_netdev *dev;
@@ -74,18 +88,28 @@ struct mg_inet {
     uint16_t mss;              /* our advertised MSS (mtu - 40 unless configured lower) */
     uint16_t ip_id;
     struct mg_arp_cache *arp;
-    struct mg_tcp_layer *tcp;
-    struct mg_udp_layer *udp;
+    struct mg_tcp_layer *tcp;  /* set by mg_tcp_layer_create */
+    struct mg_udp_layer *udp;  /* set by mg_udp_layer_create */
+    struct mg_inet_l4_handler l4[MG_INET_L4_MAX];
     struct mg_buf *txq[MG_INET_TXQ_MAX]; /* frames ready for the device */
     uint16_t txq_len;
     struct mg_inet_stats stats;
 };
 
 /* Creates a stack on `dev` with the addresses and tunables in cfg. The stack does not
- * own the clock; it owns dev only if mg_inet_destroy is told so. */
+ * own the clock; it owns dev only if mg_inet_destroy is told so. Transport layers are
+ * added afterwards (mg_udp_layer_create, mg_tcp_layer_create), which register their
+ * handlers; mg_inet_destroy destroys registered layers' state only through the
+ * layers' own destroy functions, called by whoever created them, before it. */
 int mg_inet_create(const struct mg_config *cfg, struct mg_netdev *dev, struct mg_clock *clock, uint64_t seed,
                    struct mg_inet **out);
 void mg_inet_destroy(struct mg_inet *inet, bool destroy_dev);
+
+/* Registers the handler for IPPROTO_TCP or IPPROTO_UDP (0, or -EINVAL/-EEXIST).
+ * A datagram for a protocol without a handler is dropped as unsupported, and answered
+ * with ICMP protocol unreachable. */
+int mg_inet_register_l4(struct mg_inet *inet, uint8_t proto, const struct mg_inet_l4_handler *handler);
+void mg_inet_unregister_l4(struct mg_inet *inet, uint8_t proto);
 
 /* Receives a burst, runs due timers, flushes transmissions. Returns frames handled
  * plus timers fired (0 = nothing happened). */
