@@ -6,3 +6,5 @@ include tests/posix.mk
 include tests/wire.mk
 include tests/inet.mk
 include tests/tcp.mk
+include tests/rdma.mk
+include tests/dpdk.mk

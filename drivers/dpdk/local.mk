@@ -1,0 +1,1 @@
+# drivers/dpdk/local.mk — the DPDK netdev (built when libdpdk is found).

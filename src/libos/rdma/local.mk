@@ -1,0 +1,1 @@
+# src/libos/rdma/local.mk — the rdma libOS (built when rdma-core is found).

@@ -1,0 +1,1 @@
+# tests/dpdk.mk — DPDK netdev tests (included from tests/local.mk).

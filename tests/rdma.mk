@@ -1,0 +1,1 @@
+# tests/rdma.mk — rdma libOS tests (included from tests/local.mk).
