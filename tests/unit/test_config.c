@@ -340,6 +340,56 @@ static void test_bad_values(void) {
     expect_error("margay:\n  libos: &x posix\n  netdev: *x\n", "margay.netdev", "alias");
 }
 
+static char logged[1024];
+static void capture_log(enum mg_log_level level, const char *module, const char *msg, void *ctx) {
+    (void)ctx;
+    if (level == MG_LOG_DEBUG && strcmp(module, "config") == 0)
+        snprintf(logged + strlen(logged), sizeof(logged) - strlen(logged), "%s|", msg);
+}
+
+static void test_ignored_keys_logged(void) {
+    struct mg_config c;
+    mg_config_defaults(&c);
+    enum mg_log_level saved = mg_log_threshold;
+    logged[0] = '\0';
+    mg_log_set_sink(capture_log, NULL);
+    mg_log_set_level(MG_LOG_DEBUG);
+    CU_ASSERT_EQUAL(
+        load(&c, "raw_socket:\n  xdp_interface_index: 0\ninetstack_config:\n  enable_jumbo_frames: false\n"), 0);
+    mg_log_set_sink(NULL, NULL);
+    mg_log_set_level(saved);
+    CU_ASSERT_PTR_NOT_NULL(strstr(logged, "<string>:2: ignoring raw_socket.xdp_interface_index"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(logged, "<string>:4: ignoring inetstack_config.enable_jumbo_frames"));
+    mg_config_free(&c);
+}
+
+static void test_value_spellings(void) {
+    static const struct {
+        const char *text;
+        bool want;
+    } bools[] = {{"true", true},   {"True", true}, {"YES", true},  {"on", true}, {"1", true},
+                 {"false", false}, {"No", false},  {"OFF", false}, {"0", false}, {"\"yes\"", true}};
+    struct mg_config c;
+    mg_config_defaults(&c);
+    char yaml[128];
+    for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+        c.nodelay = !bools[i].want;
+        snprintf(yaml, sizeof(yaml), "tcp_socket_options:\n  nodelay: %s\n", bools[i].text);
+        CU_ASSERT_EQUAL(load(&c, yaml), 0);
+        CU_ASSERT_EQUAL(c.nodelay, bools[i].want);
+    }
+    CU_ASSERT_EQUAL(load(&c, "inetstack_config: {mtu: \"1280\", mss: '0'}\n"), 0);
+    CU_ASSERT_EQUAL(c.mtu, 1280);
+    CU_ASSERT_EQUAL(load(&c, "inetstack_config: {mtu: 68}\n"), 0);
+    CU_ASSERT_EQUAL(load(&c, "inetstack_config: {mtu: 9216, mss: 9176}\n"), 0);
+    CU_ASSERT_EQUAL(c.mss, 9176);
+    CU_ASSERT_EQUAL(load(&c, "margay: {log_level: WARNING, ipv4_netmask: 0.0.0.0}\n"), 0);
+    CU_ASSERT_EQUAL(c.log_level, MG_LOG_WARN);
+    CU_ASSERT_EQUAL(load(&c, "margay: {ipv4_netmask: 255.255.255.255}\n"), 0);
+    CU_ASSERT_EQUAL(c.ipv4_netmask, 0xffffffffu);
+    mg_config_free(&c);
+}
+
 static void test_too_many_entries(void) {
     char yaml[8192];
     size_t n = (size_t)snprintf(yaml, sizeof(yaml), "inetstack_config:\n  arp_table:\n");
@@ -709,6 +759,8 @@ int main(void) {
         {"margay_keys", test_margay_keys},
         {"empty_inputs", test_empty_inputs},
         {"bad_values", test_bad_values},
+        {"ignored_keys_logged", test_ignored_keys_logged},
+        {"value_spellings", test_value_spellings},
         {"too_many_entries", test_too_many_entries},
         {"duplicates_and_unknown", test_duplicates_and_unknown},
         {"syntax_errors", test_syntax_errors},
