@@ -412,7 +412,13 @@ static int range_error(struct load *ld, const struct origin *o, const char *path
 static int check_combinations(struct load *ld, const struct origin *fallback) {
     const struct mg_config *c = &ld->work;
     char expected[128];
-    if (c->mss != 0 && (c->mss < 88 || c->mss > c->mtu - 40)) {
+    if (c->mss > c->mtu - 40) {
+        /* Demikernel's own config files write mss equal to mtu (1500/1500); a segment can
+         * never carry more than mtu - 40, so clamp instead of refusing those files. */
+        MG_WARN("config", "inetstack_config.mss %u exceeds mtu - 40; using %u", c->mss, c->mtu - 40u);
+        ld->work.mss = (uint16_t)(c->mtu - 40);
+    }
+    if (c->mss != 0 && c->mss < 88) {
         snprintf(expected, sizeof(expected), "0 (derive from mtu) or 88 to %u (mtu - 40)", c->mtu - 40u);
         return range_error(ld, blame(ld, "inetstack_config.mtu", "inetstack_config.mss", fallback),
                            "inetstack_config.mss", expected, c->mss);

@@ -91,7 +91,7 @@ void mg_config_defaults(struct mg_config *cfg);
 int mg_config_load_file(struct mg_config *cfg, const char *path, char *err, size_t errlen);
 /* The same from a string (tests and fuzzing). */
 int mg_config_load_string(struct mg_config *cfg, const char *yaml, size_t len, char *err, size_t errlen);
-/* Applies environment overrides (documented in doc/man3/margay-config.3). */
+/* Applies environment overrides (documented in doc/man5/margay-config.5). */
 int mg_config_apply_env(struct mg_config *cfg, char *err, size_t errlen);
 /* Defaults, then the file named by CONFIG_PATH or DEMI_CONFIG if set, then env. */
 int mg_config_load_default(struct mg_config *cfg, char *err, size_t errlen);

@@ -281,9 +281,18 @@ static void test_bad_values(void) {
                  "at least tcp.ephemeral_port_min (6000)");
     expect_error("inetstack_config:\n  mss: 87\n", "inetstack_config.mss: expected 0 (derive from mtu) or 88 to 1460",
                  "87");
-    expect_error("inetstack_config:\n  mss: 1461\n", "<string>:2: inetstack_config.mss", "1461");
-    expect_error("inetstack_config:\n  mss: 1400\n  mtu: 1000\n", "<string>:3: inetstack_config.mss",
-                 "88 to 960 (mtu - 40)");
+    /* Demikernel's files write mss equal to mtu: clamped to mtu - 40, not refused. */
+    {
+        struct mg_config m;
+        mg_config_defaults(&m);
+        CU_ASSERT_EQUAL(load(&m, "inetstack_config:\n  mss: 1461\n"), 0);
+        CU_ASSERT_EQUAL(m.mss, 1460);
+        CU_ASSERT_EQUAL(load(&m, "inetstack_config:\n  mtu: 1500\n  mss: 1500\n"), 0);
+        CU_ASSERT_EQUAL(m.mss, 1460);
+        CU_ASSERT_EQUAL(load(&m, "inetstack_config:\n  mss: 1400\n  mtu: 1000\n"), 0);
+        CU_ASSERT_EQUAL(m.mss, 960);
+        mg_config_free(&m);
+    }
     expect_error("tcp:\n  min_rto_ms: 5000\n  max_rto_ms: 4000\n", "tcp.max_rto_ms", "at least tcp.min_rto_ms");
     expect_error("tcp:\n  initial_rto_ms: 100\n", "tcp.initial_rto_ms", "from tcp.min_rto_ms (200)");
     expect_error("tcp_socket_options:\n  keepalive:\n    enabled: true\n    time_millis: 0\n",
@@ -566,9 +575,13 @@ static void test_env(void) {
     CU_ASSERT_EQUAL(mg_config_apply_env(&c, err, sizeof(err)), -EINVAL);
     CU_ASSERT_STRING_EQUAL(err, "MTU: inetstack_config.mtu: expected an integer from 68 to 9216, got \"big\"");
     CU_ASSERT_STRING_EQUAL(c.libos, "catnap");
-    setenv("MTU", "1000", 1); /* MSS 1360 no longer fits */
+    setenv("MTU", "1000", 1); /* MSS 1360 no longer fits: clamped to mtu - 40 */
+    CU_ASSERT_EQUAL(mg_config_apply_env(&c, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(c.mss, 960);
+    setenv("MSS", "80", 1); /* below the minimum: refused, naming the variable */
     CU_ASSERT_EQUAL(mg_config_apply_env(&c, err, sizeof(err)), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "MSS: inetstack_config.mss"));
+    unsetenv("MSS");
     setenv("DEMI_LOCAL_LINK_ADDR", "nonsense", 1);
     CU_ASSERT_EQUAL(mg_config_apply_env(&c, err, sizeof(err)), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "DEMI_LOCAL_LINK_ADDR: demikernel.local_link_addr"));
