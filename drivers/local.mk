@@ -1,1 +1,2 @@
 # drivers/local.mk — build fragment for drivers (included from the top Makefile.am).
+include drivers/capture.mk

@@ -8,3 +8,4 @@ include tests/inet.mk
 include tests/tcp.mk
 include tests/rdma.mk
 include tests/dpdk.mk
+include tests/capture.mk

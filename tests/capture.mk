@@ -1,0 +1,8 @@
+# tests/capture.mk — tests of the capture tap and the pcapng writer.
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_capture
+TESTS += tests/unit/test_capture
+tests_unit_test_capture_SOURCES = tests/unit/test_capture.c
+tests_unit_test_capture_CFLAGS = $(MG_TEST_CFLAGS) $(PCAP_CFLAGS)
+tests_unit_test_capture_LDADD = $(MG_TEST_LIBS) $(PCAP_LIBS)
+endif
