@@ -262,9 +262,17 @@ static void print_link(FILE *out, uint16_t pid) {
         fprintf(out, "  %-14s unknown\n", "link");
         return;
     }
-    char text[RTE_ETH_LINK_MAX_STR_LEN];
-    rte_eth_link_to_str(text, sizeof(text), &link);
-    fprintf(out, "  %-14s %s%s\n", "link", text, link.link_status ? "" : " (a stopped port may report down)");
+    if (!link.link_status) {
+        fprintf(out, "  %-14s down\n", "link");
+        return;
+    }
+    fprintf(out, "  %-14s up", "link");
+    if (link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN || link.link_speed == RTE_ETH_SPEED_NUM_NONE)
+        fprintf(out, ", speed unknown");
+    else
+        fprintf(out, ", %u Mbps", link.link_speed);
+    fprintf(out, ", %s-duplex%s\n", link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full" : "half",
+            link.link_autoneg == RTE_ETH_LINK_AUTONEG ? ", autoneg" : "");
 }
 
 static void print_port(FILE *out, uint16_t pid) {
