@@ -56,12 +56,18 @@ struct key_desc {
 };
 
 #define FIELD(f) offsetof(struct mg_config, f), sizeof(((struct mg_config *)0)->f)
-#define SECTION(p, strict_) {p, KT_SECTION, 0, 0, 0, 0, 0, -1, strict_}
-#define UINT(p, f, lo, hi, scale_) {p, KT_UINT, FIELD(f), lo, hi, scale_, -1, false}
-#define BOOL(p, f) {p, KT_BOOL, FIELD(f), 0, 0, 0, -1, false}
-#define STR(p, f, lo, hi) {p, KT_STRING, FIELD(f), lo, hi, 0, -1, false}
-#define TYPED(p, t, f) {p, t, FIELD(f), 0, 0, 0, -1, false}
-#define MAC(p, f, flag) {p, KT_MAC, FIELD(f), 0, 0, 0, (long)offsetof(struct mg_config, flag), false}
+#define SECTION(p, strict_)                                                                                            \
+    { p, KT_SECTION, 0, 0, 0, 0, 0, -1, strict_ }
+#define UINT(p, f, lo, hi, scale_)                                                                                     \
+    { p, KT_UINT, FIELD(f), lo, hi, scale_, -1, false }
+#define BOOL(p, f)                                                                                                     \
+    { p, KT_BOOL, FIELD(f), 0, 0, 0, -1, false }
+#define STR(p, f, lo, hi)                                                                                              \
+    { p, KT_STRING, FIELD(f), lo, hi, 0, -1, false }
+#define TYPED(p, t, f)                                                                                                 \
+    { p, t, FIELD(f), 0, 0, 0, -1, false }
+#define MAC(p, f, flag)                                                                                                \
+    { p, KT_MAC, FIELD(f), 0, 0, 0, (long)offsetof(struct mg_config, flag), false }
 
 static const struct key_desc keys[] = {
     SECTION("margay", true),
@@ -137,8 +143,8 @@ struct origin {
 
 /* One load (file, string or environment) in progress. */
 struct load {
-    struct mg_config work;       /* copy of the caller's config; committed on success */
-    bool eal_args_new;           /* work.eal_args were allocated by this load */
+    struct mg_config work; /* copy of the caller's config; committed on success */
+    bool eal_args_new;     /* work.eal_args were allocated by this load */
     struct origin origin[N_KEYS];
     char *err;
     size_t errlen;
@@ -180,8 +186,8 @@ static void where(char *buf, size_t len, const struct origin *o) {
         snprintf(buf, len, "%s", o->source);
 }
 
-static int value_error(struct load *ld, const struct origin *o, const char *path, const char *expected,
-                       const char *got, size_t gotlen) {
+static int value_error(struct load *ld, const struct origin *o, const char *path, const char *expected, const char *got,
+                       size_t gotlen) {
     char at[320], q[QUOTE_MAX + 4];
     where(at, sizeof(at), o);
     set_err(ld, "%s: %s: expected %s, got \"%s\"", at, path, expected, quote(q, got, gotlen));
@@ -285,44 +291,52 @@ static int parse_mac(const char *s, uint8_t mac[6]) {
 
 static void store_uint(void *field, size_t size, uint64_t v) {
     switch (size) {
-    case sizeof(uint16_t): *(uint16_t *)field = (uint16_t)v; break;
-    case sizeof(uint32_t): *(uint32_t *)field = (uint32_t)v; break;
-    default: *(uint64_t *)field = v; break;
+    case sizeof(uint16_t):
+        *(uint16_t *)field = (uint16_t)v;
+        break;
+    case sizeof(uint32_t):
+        *(uint32_t *)field = (uint32_t)v;
+        break;
+    default:
+        *(uint64_t *)field = v;
+        break;
     }
 }
 
 /* What a key accepts, for "expected ..." messages. */
 static void describe(const struct key_desc *d, char *buf, size_t len) {
-    switch (d->type) {
-    case KT_BOOL: snprintf(buf, len, "true or false (or yes/no, on/off, 1/0)"); break;
-    case KT_UINT:
+    static const char *const fixed[] = {
+        [KT_SECTION] = "a mapping",
+        [KT_BOOL] = "true or false (or yes/no, on/off, 1/0)",
+        [KT_SEED] = "an integer from 0 to 18446744073709551615",
+        [KT_IPV4] = "an IPv4 address like 192.0.2.1",
+        [KT_NETMASK] = "a contiguous IPv4 netmask like 255.255.255.0",
+        [KT_MAC] = "a unicast MAC address like 02:00:00:00:00:01",
+        [KT_LOG_LEVEL] = "one of error, warn, info, debug, trace",
+        [KT_EAL_ARGS] = "a sequence of strings",
+        [KT_ARP_TABLE] = "a mapping of \"mac\": \"ipv4\"",
+    };
+    if (d->type == KT_UINT)
         snprintf(buf, len, "an integer from %" PRIu64 " to %" PRIu64, d->min, d->max);
-        break;
-    case KT_SEED: snprintf(buf, len, "an integer from 0 to %" PRIu64, UINT64_MAX); break;
-    case KT_STRING:
-        if (d->min > 0)
-            snprintf(buf, len, "a string of %" PRIu64 " to %" PRIu64 " characters", d->min, d->max);
-        else
-            snprintf(buf, len, "a string of at most %" PRIu64 " characters", d->max);
-        break;
-    case KT_IPV4: snprintf(buf, len, "an IPv4 address like 192.0.2.1"); break;
-    case KT_NETMASK: snprintf(buf, len, "a contiguous IPv4 netmask like 255.255.255.0"); break;
-    case KT_MAC: snprintf(buf, len, "a unicast MAC address like 02:00:00:00:00:01"); break;
-    case KT_LOG_LEVEL: snprintf(buf, len, "one of error, warn, info, debug, trace"); break;
-    case KT_EAL_ARGS: snprintf(buf, len, "a sequence of strings"); break;
-    case KT_ARP_TABLE: snprintf(buf, len, "a mapping of \"mac\": \"ipv4\""); break;
-    case KT_SECTION: snprintf(buf, len, "a mapping"); break;
-    }
+    else if (d->type == KT_STRING && d->min > 0)
+        snprintf(buf, len, "a string of %" PRIu64 " to %" PRIu64 " characters", d->min, d->max);
+    else if (d->type == KT_STRING)
+        snprintf(buf, len, "a string of at most %" PRIu64 " characters", d->max);
+    else
+        snprintf(buf, len, "%s", fixed[d->type]);
 }
 
-static bool is_scalar_type(enum key_type t) { return t != KT_SECTION && t != KT_EAL_ARGS && t != KT_ARP_TABLE; }
+static bool is_scalar_type(enum key_type t) {
+    return t != KT_SECTION && t != KT_EAL_ARGS && t != KT_ARP_TABLE;
+}
 
 /* Parses text for key d into cfg. -EINVAL if it does not fit d's type and range. */
 static int set_scalar(struct mg_config *cfg, const struct key_desc *d, const char *s) {
     void *field = (char *)cfg + d->offset;
     uint64_t v;
     switch (d->type) {
-    case KT_BOOL: return parse_bool(s, (bool *)field);
+    case KT_BOOL:
+        return parse_bool(s, (bool *)field);
     case KT_UINT:
         if (parse_u64(s, &v) < 0 || v < d->min || v > d->max)
             return -EINVAL;
@@ -341,8 +355,10 @@ static int set_scalar(struct mg_config *cfg, const struct key_desc *d, const cha
         memcpy(field, s, n + 1);
         return 0;
     }
-    case KT_IPV4: return parse_ipv4(s, (uint32_t *)field);
-    case KT_NETMASK: return parse_netmask(s, (uint32_t *)field);
+    case KT_IPV4:
+        return parse_ipv4(s, (uint32_t *)field);
+    case KT_NETMASK:
+        return parse_netmask(s, (uint32_t *)field);
     case KT_MAC:
         if (parse_mac(s, (uint8_t *)field) < 0)
             return -EINVAL;
@@ -356,7 +372,8 @@ static int set_scalar(struct mg_config *cfg, const struct key_desc *d, const cha
         *(int *)field = level;
         return 0;
     }
-    default: return -EINVAL;
+    default:
+        return -EINVAL;
     }
 }
 
@@ -367,7 +384,9 @@ static const struct key_desc *find_key(const char *path) {
     return NULL;
 }
 
-static size_t key_index(const struct key_desc *d) { return (size_t)(d - keys); }
+static size_t key_index(const struct key_desc *d) {
+    return (size_t)(d - keys);
+}
 
 /* ---- checks across keys (run after each load) -------------------------------- */
 
@@ -384,8 +403,7 @@ static const struct origin *blame(struct load *ld, const char *a, const char *b,
     return ob->line >= oa->line ? ob : oa;
 }
 
-static int range_error(struct load *ld, const struct origin *o, const char *path, const char *expected,
-                       uint64_t got) {
+static int range_error(struct load *ld, const struct origin *o, const char *path, const char *expected, uint64_t got) {
     char at[320];
     where(at, sizeof(at), o);
     set_err(ld, "%s: %s: expected %s, got %" PRIu64, at, path, expected, got);
@@ -407,11 +425,12 @@ static int check_combinations(struct load *ld, const struct origin *fallback) {
     }
     if (c->tcp_min_rto_ns > c->tcp_max_rto_ns) {
         snprintf(expected, sizeof(expected), "at least tcp.min_rto_ms (%" PRIu64 ")", c->tcp_min_rto_ns / NS_PER_MS);
-        return range_error(ld, blame(ld, "tcp.min_rto_ms", "tcp.max_rto_ms", fallback), "tcp.max_rto_ms",
-                           expected, c->tcp_max_rto_ns / NS_PER_MS);
+        return range_error(ld, blame(ld, "tcp.min_rto_ms", "tcp.max_rto_ms", fallback), "tcp.max_rto_ms", expected,
+                           c->tcp_max_rto_ns / NS_PER_MS);
     }
     if (c->tcp_initial_rto_ns < c->tcp_min_rto_ns || c->tcp_initial_rto_ns > c->tcp_max_rto_ns) {
-        snprintf(expected, sizeof(expected), "a value from tcp.min_rto_ms (%" PRIu64 ") to tcp.max_rto_ms (%" PRIu64 ")",
+        snprintf(expected, sizeof(expected),
+                 "a value from tcp.min_rto_ms (%" PRIu64 ") to tcp.max_rto_ms (%" PRIu64 ")",
                  c->tcp_min_rto_ns / NS_PER_MS, c->tcp_max_rto_ns / NS_PER_MS);
         return range_error(ld, blame(ld, "tcp.initial_rto_ms", "tcp.max_rto_ms", fallback), "tcp.initial_rto_ms",
                            expected, c->tcp_initial_rto_ns / NS_PER_MS);
@@ -468,7 +487,9 @@ struct walker {
     const char *source;
 };
 
-static unsigned line_of(const yaml_event_t *ev) { return (unsigned)ev->start_mark.line + 1; }
+static unsigned line_of(const yaml_event_t *ev) {
+    return (unsigned)ev->start_mark.line + 1;
+}
 
 static int next_event(struct walker *w, yaml_event_t *ev) {
     if (yaml_parser_parse(&w->parser, ev))
@@ -494,10 +515,14 @@ static bool is_null_scalar(const yaml_event_t *ev) {
 
 static const char *event_kind(const yaml_event_t *ev) {
     switch (ev->type) {
-    case YAML_MAPPING_START_EVENT: return "a mapping";
-    case YAML_SEQUENCE_START_EVENT: return "a sequence";
-    case YAML_ALIAS_EVENT: return "an alias (aliases are not supported)";
-    default: return "a scalar";
+    case YAML_MAPPING_START_EVENT:
+        return "a mapping";
+    case YAML_SEQUENCE_START_EVENT:
+        return "a sequence";
+    case YAML_ALIAS_EVENT:
+        return "an alias (aliases are not supported)";
+    default:
+        return "a scalar";
     }
 }
 
@@ -538,6 +563,31 @@ static int load_scalar(struct walker *w, const struct key_desc *d, const char *p
     return value_error(w->ld, &o, path, expected, s, strlen(s));
 }
 
+/* Appends one element of dpdk.eal_init (its event is ev) to the working list. */
+static int append_eal_arg(struct walker *w, const struct key_desc *d, const char *path, const yaml_event_t *ev) {
+    struct mg_config *c = &w->ld->work;
+    if (ev->type != YAML_SCALAR_EVENT)
+        return type_error(w, ev, path, d);
+    const char *s = scalar_text(w, ev, path, d);
+    if (!s)
+        return -EINVAL;
+    struct origin o = {w->source, line_of(ev)};
+    char at[320];
+    where(at, sizeof(at), &o);
+    if (c->eal_argc >= MAX_EAL_ARGS) {
+        set_err(w->ld, "%s: %s: expected at most %d arguments", at, path, MAX_EAL_ARGS);
+        return -EINVAL;
+    }
+    if (strlen(s) > MAX_EAL_ARG_LEN)
+        return value_error(w->ld, &o, path, "an argument of at most 4096 characters", s, strlen(s));
+    if (!(c->eal_args[c->eal_argc] = strdup(s))) {
+        set_err(w->ld, "%s: %s: out of memory", at, path);
+        return -ENOMEM;
+    }
+    c->eal_argc++;
+    return 0;
+}
+
 /* dpdk.eal_init: a sequence of strings, copied; replaces any earlier list. */
 static int load_eal_args(struct walker *w, const struct key_desc *d, const char *path, const yaml_event_t *start) {
     struct mg_config *c = &w->ld->work;
@@ -554,33 +604,10 @@ static int load_eal_args(struct walker *w, const struct key_desc *d, const char 
         yaml_event_t ev;
         if (next_event(w, &ev) < 0)
             return -EINVAL;
-        int rc = 0;
-        if (ev.type == YAML_SEQUENCE_END_EVENT) {
-            yaml_event_delete(&ev);
-            return 0;
-        }
-        const char *s = ev.type == YAML_SCALAR_EVENT ? scalar_text(w, &ev, path, d) : NULL;
-        char at[320];
-        struct origin o = {w->source, line_of(&ev)};
-        where(at, sizeof(at), &o);
-        if (ev.type != YAML_SCALAR_EVENT)
-            rc = type_error(w, &ev, path, d);
-        else if (!s)
-            rc = -EINVAL;
-        else if (c->eal_argc >= MAX_EAL_ARGS) {
-            set_err(w->ld, "%s: %s: expected at most %d arguments", at, path, MAX_EAL_ARGS);
-            rc = -EINVAL;
-        } else if (strlen(s) > MAX_EAL_ARG_LEN) {
-            rc = value_error(w->ld, &o, path, "an argument of at most 4096 characters", s, strlen(s));
-        } else if (!(c->eal_args[c->eal_argc] = strdup(s))) {
-            set_err(w->ld, "%s: %s: out of memory", at, path);
-            rc = -ENOMEM;
-        } else {
-            c->eal_argc++;
-        }
+        int rc = ev.type == YAML_SEQUENCE_END_EVENT ? 1 : append_eal_arg(w, d, path, &ev);
         yaml_event_delete(&ev);
-        if (rc < 0)
-            return rc;
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
     }
 }
 
@@ -686,9 +713,12 @@ static int load_value(struct walker *w, const struct key_desc *d, const char *pa
         if (ev->type != YAML_MAPPING_START_EVENT)
             return type_error(w, ev, path, d);
         return load_mapping(w, d);
-    case KT_EAL_ARGS: return load_eal_args(w, d, path, ev);
-    case KT_ARP_TABLE: return load_arp_table(w, d, path, ev);
-    default: return load_scalar(w, d, path, ev);
+    case KT_EAL_ARGS:
+        return load_eal_args(w, d, path, ev);
+    case KT_ARP_TABLE:
+        return load_arp_table(w, d, path, ev);
+    default:
+        return load_scalar(w, d, path, ev);
     }
 }
 
@@ -699,8 +729,10 @@ static int unknown_key(struct walker *w, const struct key_desc *section, const c
     char q[QUOTE_MAX + 4];
     quote(q, path, strlen(path));
     if (!section) {
-        set_err(w->ld, "%s:%u: %s: unknown section (expected margay, demikernel, dpdk, raw_socket, "
-                       "inetstack_config, tcp_socket_options or tcp)", w->source, line, q);
+        set_err(w->ld,
+                "%s:%u: %s: unknown section (expected margay, demikernel, dpdk, raw_socket, "
+                "inetstack_config, tcp_socket_options or tcp)",
+                w->source, line, q);
         return -EINVAL;
     }
     if (section->strict) {
@@ -727,8 +759,8 @@ static int load_entry(struct walker *w, const struct key_desc *section) {
     bool is_scalar = key.type == YAML_SCALAR_EVENT;
     int n = snprintf(path, sizeof(path), "%s%s%s", section ? section->path : "", section ? "." : "",
                      is_scalar ? (const char *)key.data.scalar.value : "");
-    bool fits = is_scalar && n >= 0 && (size_t)n < sizeof(path) && strlen((const char *)key.data.scalar.value) ==
-                                                                       key.data.scalar.length;
+    bool fits = is_scalar && n >= 0 && (size_t)n < sizeof(path) &&
+                strlen((const char *)key.data.scalar.value) == key.data.scalar.length;
     yaml_event_delete(&key);
     if (!is_scalar) {
         set_err(w->ld, "%s:%u: %s: expected a key name", w->source, line, section ? section->path : "top level");

@@ -36,9 +36,19 @@ static void expect_error(const char *yaml, const char *needle1, const char *need
     mg_config_free(&c);
 }
 
-static const char *const env_vars[] = {"DEMI_LIBOS", "LIBOS", "DEMI_LOG", "DEMI_SEED", "DEMI_CAPTURE",
-                                       "DEMI_NETDEV", "DEMI_LOCAL_IPV4_ADDR", "DEMI_LOCAL_LINK_ADDR", "MTU",
-                                       "MSS", "DEMI_CONFIG_SET", "CONFIG_PATH", "DEMI_CONFIG"};
+static const char *const env_vars[] = {"DEMI_LIBOS",
+                                       "LIBOS",
+                                       "DEMI_LOG",
+                                       "DEMI_SEED",
+                                       "DEMI_CAPTURE",
+                                       "DEMI_NETDEV",
+                                       "DEMI_LOCAL_IPV4_ADDR",
+                                       "DEMI_LOCAL_LINK_ADDR",
+                                       "MTU",
+                                       "MSS",
+                                       "DEMI_CONFIG_SET",
+                                       "CONFIG_PATH",
+                                       "DEMI_CONFIG"};
 
 static void clear_env(void) {
     for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
@@ -261,10 +271,11 @@ static void test_bad_values(void) {
                  "\"-1500\"");
     expect_error("inetstack_config:\n  mtu: \"\"\n", "inetstack_config.mtu:", "got \"\"");
     /* out of range */
-    expect_error("inetstack_config:\n  mtu: 67\n", "<string>:2: inetstack_config.mtu: expected an integer from 68 to 9216",
-                 "\"67\"");
+    expect_error("inetstack_config:\n  mtu: 67\n",
+                 "<string>:2: inetstack_config.mtu: expected an integer from 68 to 9216", "\"67\"");
     expect_error("inetstack_config:\n  mtu: 9217\n", "inetstack_config.mtu", "\"9217\"");
-    expect_error("tcp:\n  ephemeral_port_min: 0\n", "tcp.ephemeral_port_min: expected an integer from 1 to 65535", NULL);
+    expect_error("tcp:\n  ephemeral_port_min: 0\n", "tcp.ephemeral_port_min: expected an integer from 1 to 65535",
+                 NULL);
     expect_error("tcp:\n  ephemeral_port_max: 65536\n", "tcp.ephemeral_port_max", "65536");
     expect_error("tcp:\n  ephemeral_port_min: 6000\n  ephemeral_port_max: 5000\n", "<string>:3: tcp.ephemeral_port_max",
                  "at least tcp.ephemeral_port_min (6000)");
@@ -286,8 +297,8 @@ static void test_bad_values(void) {
     expect_error("tcp:\n  retries: 0x8\n", "tcp.retries", "\"0x8\"");
     expect_error("tcp:\n  retries: \"8\\0\"\n", "tcp.retries", "\"8?\"");
     /* overflow */
-    expect_error("margay:\n  seed: 18446744073709551616\n", "margay.seed: expected an integer from 0 to 18446744073709551615",
-                 NULL);
+    expect_error("margay:\n  seed: 18446744073709551616\n",
+                 "margay.seed: expected an integer from 0 to 18446744073709551615", NULL);
     expect_error("tcp:\n  retries: 99999999999999999999999\n", "tcp.retries", NULL);
     expect_error("inetstack_config:\n  mtu: 4294968796\n", "inetstack_config.mtu", NULL); /* 2^32 + 1500 */
     /* bad addresses */
@@ -302,8 +313,8 @@ static void test_bad_values(void) {
     expect_error("margay:\n  ipv4_netmask: 255.0.255.0\n", "margay.ipv4_netmask: expected a contiguous IPv4 netmask",
                  NULL);
     /* bad MACs */
-    expect_error("demikernel:\n  local_link_addr: \"02:00:00:00:00\"\n", "demikernel.local_link_addr: expected a unicast MAC",
-                 NULL);
+    expect_error("demikernel:\n  local_link_addr: \"02:00:00:00:00\"\n",
+                 "demikernel.local_link_addr: expected a unicast MAC", NULL);
     expect_error("demikernel:\n  local_link_addr: \"02:00:00:00:00:0g\"\n", "local_link_addr", NULL);
     expect_error("demikernel:\n  local_link_addr: \"02-00-00-00-00-01\"\n", "local_link_addr", NULL);
     expect_error("demikernel:\n  local_link_addr: \"ff:ff:ff:ff:ff:ff\"\n", "local_link_addr", NULL);
@@ -327,6 +338,56 @@ static void test_bad_values(void) {
     expect_error("dpdk:\n  eal_init: \"-c 0x3\"\n", "dpdk.eal_init: expected a sequence", NULL);
     /* aliases are refused where margay reads a value */
     expect_error("margay:\n  libos: &x posix\n  netdev: *x\n", "margay.netdev", "alias");
+}
+
+static char logged[1024];
+static void capture_log(enum mg_log_level level, const char *module, const char *msg, void *ctx) {
+    (void)ctx;
+    if (level == MG_LOG_DEBUG && strcmp(module, "config") == 0)
+        snprintf(logged + strlen(logged), sizeof(logged) - strlen(logged), "%s|", msg);
+}
+
+static void test_ignored_keys_logged(void) {
+    struct mg_config c;
+    mg_config_defaults(&c);
+    enum mg_log_level saved = mg_log_threshold;
+    logged[0] = '\0';
+    mg_log_set_sink(capture_log, NULL);
+    mg_log_set_level(MG_LOG_DEBUG);
+    CU_ASSERT_EQUAL(
+        load(&c, "raw_socket:\n  xdp_interface_index: 0\ninetstack_config:\n  enable_jumbo_frames: false\n"), 0);
+    mg_log_set_sink(NULL, NULL);
+    mg_log_set_level(saved);
+    CU_ASSERT_PTR_NOT_NULL(strstr(logged, "<string>:2: ignoring raw_socket.xdp_interface_index"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(logged, "<string>:4: ignoring inetstack_config.enable_jumbo_frames"));
+    mg_config_free(&c);
+}
+
+static void test_value_spellings(void) {
+    static const struct {
+        const char *text;
+        bool want;
+    } bools[] = {{"true", true},   {"True", true}, {"YES", true},  {"on", true}, {"1", true},
+                 {"false", false}, {"No", false},  {"OFF", false}, {"0", false}, {"\"yes\"", true}};
+    struct mg_config c;
+    mg_config_defaults(&c);
+    char yaml[128];
+    for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+        c.nodelay = !bools[i].want;
+        snprintf(yaml, sizeof(yaml), "tcp_socket_options:\n  nodelay: %s\n", bools[i].text);
+        CU_ASSERT_EQUAL(load(&c, yaml), 0);
+        CU_ASSERT_EQUAL(c.nodelay, bools[i].want);
+    }
+    CU_ASSERT_EQUAL(load(&c, "inetstack_config: {mtu: \"1280\", mss: '0'}\n"), 0);
+    CU_ASSERT_EQUAL(c.mtu, 1280);
+    CU_ASSERT_EQUAL(load(&c, "inetstack_config: {mtu: 68}\n"), 0);
+    CU_ASSERT_EQUAL(load(&c, "inetstack_config: {mtu: 9216, mss: 9176}\n"), 0);
+    CU_ASSERT_EQUAL(c.mss, 9176);
+    CU_ASSERT_EQUAL(load(&c, "margay: {log_level: WARNING, ipv4_netmask: 0.0.0.0}\n"), 0);
+    CU_ASSERT_EQUAL(c.log_level, MG_LOG_WARN);
+    CU_ASSERT_EQUAL(load(&c, "margay: {ipv4_netmask: 255.255.255.255}\n"), 0);
+    CU_ASSERT_EQUAL(c.ipv4_netmask, 0xffffffffu);
+    mg_config_free(&c);
 }
 
 static void test_too_many_entries(void) {
@@ -367,8 +428,8 @@ static void test_duplicates_and_unknown(void) {
                  NULL);
     expect_error("margay:\n  seed: 1\nmargay:\n  seed: 2\n", "<string>:3: margay: duplicate key", NULL);
     /* unknown keys in margay's sections and unknown sections are errors */
-    expect_error("margay:\n  libos: posix\n  lib_os: inet\n", "<string>:3: margay.lib_os: unknown key in section margay",
-                 NULL);
+    expect_error("margay:\n  libos: posix\n  lib_os: inet\n",
+                 "<string>:3: margay.lib_os: unknown key in section margay", NULL);
     expect_error("tcp:\n  min_rto: 5\n", "<string>:2: tcp.min_rto: unknown key", NULL);
     expect_error("inetstack:\n  mtu: 1500\n", "<string>:1: inetstack: unknown section", NULL);
     expect_error("- a\n- b\n", "<string>:1: expected a mapping of sections", "got a sequence");
@@ -519,8 +580,10 @@ static void test_config_set(void) {
     struct mg_config c;
     clear_env();
     mg_config_defaults(&c);
-    setenv("DEMI_CONFIG_SET", " tcp.retries = 4 ;margay.netdev=raw:lo;;tcp_socket_options.keepalive.probes=2;"
-                              "margay.capture=", 1);
+    setenv("DEMI_CONFIG_SET",
+           " tcp.retries = 4 ;margay.netdev=raw:lo;;tcp_socket_options.keepalive.probes=2;"
+           "margay.capture=",
+           1);
     setenv("MTU", "1280", 1);
     CU_ASSERT_EQUAL_FATAL(mg_config_apply_env(&c, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(c.tcp_retries, 4);
@@ -696,6 +759,8 @@ int main(void) {
         {"margay_keys", test_margay_keys},
         {"empty_inputs", test_empty_inputs},
         {"bad_values", test_bad_values},
+        {"ignored_keys_logged", test_ignored_keys_logged},
+        {"value_spellings", test_value_spellings},
         {"too_many_entries", test_too_many_entries},
         {"duplicates_and_unknown", test_duplicates_and_unknown},
         {"syntax_errors", test_syntax_errors},
