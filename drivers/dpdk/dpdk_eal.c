@@ -30,9 +30,9 @@ enum eal_state { EAL_NOT_STARTED, EAL_RUNNING, EAL_FAILED, EAL_CLEANED_UP };
 static struct {
     pthread_mutex_t lock;
     enum eal_state state;
-    int error;          /* negative errno of the failed start */
-    char message[512];  /* its message */
-    char **argv;        /* what EAL was given; kept for its lifetime */
+    int error;         /* negative errno of the failed start */
+    char message[512]; /* its message */
+    char **argv;       /* what EAL was given; kept for its lifetime */
     int argc;
 } eal = {.lock = PTHREAD_MUTEX_INITIALIZER, .state = EAL_NOT_STARTED};
 
@@ -81,8 +81,8 @@ static void explain_failure(int argc, char *const argv[], int rte_err) {
         snprintf(eal.message, sizeof(eal.message),
                  "DPDK EAL failed to start: invalid EAL arguments in dpdk.eal_init (EAL printed its usage above)");
     else
-        snprintf(eal.message, sizeof(eal.message), "DPDK EAL failed to start: %s (run as root; see EAL's messages above)",
-                 rte_strerror(rte_err));
+        snprintf(eal.message, sizeof(eal.message),
+                 "DPDK EAL failed to start: %s (run as root; see EAL's messages above)", rte_strerror(rte_err));
 }
 
 int mg_dpdk_eal_init(int argc, char *const argv[], char *err, size_t errlen) {
@@ -129,8 +129,7 @@ int mg_dpdk_eal_init(int argc, char *const argv[], char *err, size_t errlen) {
             ret = eal.error;
         } else if (used + 1 < eal.argc) {
             /* EAL stopped at a non-option: margay has no application arguments there. */
-            snprintf(eal.message, sizeof(eal.message), "dpdk.eal_init: '%s' is not an EAL option",
-                     eal.argv[used + 1]);
+            snprintf(eal.message, sizeof(eal.message), "dpdk.eal_init: '%s' is not an EAL option", eal.argv[used + 1]);
             rte_eal_cleanup();
             eal.error = -EINVAL;
             eal.state = EAL_FAILED;

@@ -59,10 +59,10 @@ struct dpdk_netdev {
     struct mg_netdev dev;
     struct dpdk_pool pool;
     uint16_t port;
-    uint32_t max_frame;    /* MTU + Ethernet header */
-    uint64_t rx_offloads;  /* enabled on the port */
+    uint32_t max_frame;   /* MTU + Ethernet header */
+    uint64_t rx_offloads; /* enabled on the port */
     uint64_t tx_offloads;
-    uint32_t tx_hw_flags;  /* MG_BUF_TX_* the port does itself */
+    uint32_t tx_hw_flags; /* MG_BUF_TX_* the port does itself */
     uint64_t rx_dropped_multiseg, rx_copies, tx_dropped_bad, tx_sw_cksum;
     char pool_name[RTE_MEMPOOL_NAMESIZE];
 };
@@ -84,7 +84,9 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
 
 /* ---- the pool: mg_bufs living in mbuf private areas ---- */
 
-static inline struct mg_buf *mbuf_to_buf(struct rte_mbuf *m) { return (struct mg_buf *)rte_mbuf_to_priv(m); }
+static inline struct mg_buf *mbuf_to_buf(struct rte_mbuf *m) {
+    return (struct mg_buf *)rte_mbuf_to_priv(m);
+}
 
 static struct mg_buf *dpdk_pool_alloc(struct mg_pool *p) {
     struct dpdk_pool *dp = (struct dpdk_pool *)p;
@@ -99,7 +101,9 @@ static void dpdk_pool_release(struct mg_pool *p, struct mg_buf *b) {
 
 static const struct mg_pool_ops dpdk_pool_ops = {.alloc = dpdk_pool_alloc, .release = dpdk_pool_release};
 
-static bool is_dpdk_buf(const struct mg_buf *b) { return b->pool && b->pool->ops == &dpdk_pool_ops; }
+static bool is_dpdk_buf(const struct mg_buf *b) {
+    return b->pool && b->pool->ops == &dpdk_pool_ops;
+}
 
 /* rte_mempool_obj_iter callback: ties each mbuf to its mg_buf once, at creation. */
 static void init_mbuf_buf(struct rte_mempool *mp, void *opaque, void *obj, unsigned idx) {
@@ -167,7 +171,7 @@ uint64_t mg_dpdk_tx_flags_to_mbuf(uint32_t f) {
 
 /* Checks the header lengths the stack gave for an offload request against the frame. */
 static bool offload_meta_valid(const struct mg_buf *b, uint32_t want) {
-    uint32_t l4_min = (want & MG_BUF_TX_TCP_CKSUM) ? sizeof(struct rte_tcp_hdr)
+    uint32_t l4_min = (want & MG_BUF_TX_TCP_CKSUM)   ? sizeof(struct rte_tcp_hdr)
                       : (want & MG_BUF_TX_UDP_CKSUM) ? sizeof(struct rte_udp_hdr)
                                                      : 0;
     if ((want & MG_BUF_TX_TCP_CKSUM) && (want & MG_BUF_TX_UDP_CKSUM))
@@ -499,9 +503,13 @@ static const struct mg_netdev_ops dpdk_netdev_ops = {
     .destroy = dpdk_destroy,
 };
 
-bool mg_dpdk_netdev_is(const struct mg_netdev *dev) { return dev && dev->ops == &dpdk_netdev_ops; }
+bool mg_dpdk_netdev_is(const struct mg_netdev *dev) {
+    return dev && dev->ops == &dpdk_netdev_ops;
+}
 
-uint16_t mg_dpdk_netdev_port_id(const struct mg_netdev *dev) { return ((const struct dpdk_netdev *)dev->priv)->port; }
+uint16_t mg_dpdk_netdev_port_id(const struct mg_netdev *dev) {
+    return ((const struct dpdk_netdev *)dev->priv)->port;
+}
 
 struct open_params {
     uint16_t mtu, rx_desc, tx_desc;
@@ -542,8 +550,8 @@ static void enable_offloads(struct dpdk_netdev *dd, const struct rte_eth_dev_inf
         }
 }
 
-static int configure_port(struct dpdk_netdev *dd, const struct rte_eth_dev_info *info, struct open_params *p,
-                          char *err, size_t errlen) {
+static int configure_port(struct dpdk_netdev *dd, const struct rte_eth_dev_info *info, struct open_params *p, char *err,
+                          size_t errlen) {
     struct rte_eth_conf conf;
     memset(&conf, 0, sizeof(conf));
     conf.rxmode.mtu = p->mtu;
@@ -581,8 +589,7 @@ static int create_pool(struct dpdk_netdev *dd, const struct open_params *p, char
     }
     uint32_t needed = (uint32_t)p->rx_desc + p->tx_desc + 4 * MG_DPDK_BURST;
     if (p->mempool_size < needed) {
-        set_err(err, errlen,
-                "dpdk.mempool_size %u is too small for %u rx + %u tx descriptors; use at least %u",
+        set_err(err, errlen, "dpdk.mempool_size %u is too small for %u rx + %u tx descriptors; use at least %u",
                 p->mempool_size, p->rx_desc, p->tx_desc, needed);
         return -EINVAL;
     }
@@ -591,8 +598,8 @@ static int create_pool(struct dpdk_netdev *dd, const struct open_params *p, char
     pthread_mutex_unlock(&ports_lock);
     snprintf(dd->pool_name, sizeof(dd->pool_name), "mg_p%u_%u", dd->port, serial);
     unsigned cache = p->mempool_size >= 4 * 256 ? 256 : 0;
-    dd->pool.mp = rte_pktmbuf_pool_create(dd->pool_name, p->mempool_size, cache, MG_DPDK_PRIV_SIZE,
-                                          (uint16_t)data_room, rte_eth_dev_socket_id(dd->port));
+    dd->pool.mp = rte_pktmbuf_pool_create(dd->pool_name, p->mempool_size, cache, MG_DPDK_PRIV_SIZE, (uint16_t)data_room,
+                                          rte_eth_dev_socket_id(dd->port));
     if (!dd->pool.mp) {
         set_err(err, errlen,
                 "cannot create a mempool of %u mbufs of %u bytes: %s (lower dpdk.mempool_size or give EAL more "
@@ -747,8 +754,8 @@ int mg_dpdk_netdev_open_port(const struct mg_config *cfg, const char *port_spec,
         free(dd);
         return ret < 0 ? ret : -EIO;
     }
-    MG_INFO("dpdk", "%s: port %u up, mtu %u, %u rx / %u tx descriptors, %u mbufs, caps 0x%x", dd->dev.name, port,
-            p.mtu, p.rx_desc, p.tx_desc, p.mempool_size, dd->dev.caps);
+    MG_INFO("dpdk", "%s: port %u up, mtu %u, %u rx / %u tx descriptors, %u mbufs, caps 0x%x", dd->dev.name, port, p.mtu,
+            p.rx_desc, p.tx_desc, p.mempool_size, dd->dev.caps);
     *out = &dd->dev;
     return 0;
 }

@@ -54,9 +54,9 @@ int mg_dpdk_find_port(const char *spec, uint16_t *port_id, char *err, size_t err
  * counts on its own. */
 struct mg_dpdk_stats {
     uint64_t ipackets, opackets, ibytes, obytes;
-    uint64_t imissed;    /* dropped by the NIC: RX ring full */
+    uint64_t imissed; /* dropped by the NIC: RX ring full */
     uint64_t ierrors, oerrors;
-    uint64_t rx_nombuf;  /* the NIC had no mbuf to receive into */
+    uint64_t rx_nombuf;           /* the NIC had no mbuf to receive into */
     uint64_t rx_dropped_multiseg; /* chained mbufs (scatter) are not passed to the stack */
     uint64_t rx_copies;           /* frames copied on receive (mbuf still held by a sender) */
     uint64_t tx_dropped_bad;      /* empty frames, bad offload metadata, rte_eth_tx_prepare refusals */

@@ -15,13 +15,12 @@
 #endif
 
 void mg_cmd_info_usage(FILE *out) {
-    fprintf(out,
-            "usage: margay info [-c CONFIG.yaml] [-- EAL arguments...]\n"
-            "Starts DPDK's EAL and lists every port: id, driver, PCI address or vdev name, MAC,\n"
-            "link, queue and descriptor limits, rx/tx offloads, MTU range.\n"
-            "EAL arguments come from after `--` if given, else from dpdk.eal_init in the\n"
-            "configuration (-c, else CONFIG_PATH or DEMI_CONFIG). Example without hugepages:\n"
-            "  margay info -- --no-huge -m 256 --no-shconf --vdev=net_ring0 --vdev=net_null0\n");
+    fprintf(out, "usage: margay info [-c CONFIG.yaml] [-- EAL arguments...]\n"
+                 "Starts DPDK's EAL and lists every port: id, driver, PCI address or vdev name, MAC,\n"
+                 "link, queue and descriptor limits, rx/tx offloads, MTU range.\n"
+                 "EAL arguments come from after `--` if given, else from dpdk.eal_init in the\n"
+                 "configuration (-c, else CONFIG_PATH or DEMI_CONFIG). Example without hugepages:\n"
+                 "  margay info -- --no-huge -m 256 --no-shconf --vdev=net_ring0 --vdev=net_null0\n");
 }
 
 #ifdef HAVE_DPDK

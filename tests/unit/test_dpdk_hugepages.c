@@ -16,8 +16,8 @@
 #include "drivers/dpdk/dpdk_netdev.h"
 #include "inet/netdev.h"
 
-static char *eal_argv[] = {"--no-shconf", "--no-pci", "--no-telemetry", "--log-level=warning", "-m", "128",
-                           "--vdev=net_ring0"};
+static char *eal_argv[] = {"--no-shconf", "--no-pci", "--no-telemetry",  "--log-level=warning",
+                           "-m",          "128",      "--vdev=net_ring0"};
 #define EAL_ARGC ((int)(sizeof(eal_argv) / sizeof(eal_argv[0])))
 
 /* Free 2 MiB (or 1 GiB) hugepages and a hugetlbfs mount. */

@@ -25,8 +25,15 @@
 #include "drivers/netdev_open.h"
 #include "inet/netdev.h"
 
-static char *eal_argv[] = {"--no-huge",  "-m",         "512",          "--no-shconf",         "--no-pci",
-                           "--no-telemetry", "--log-level=warning", "--vdev=net_null0", "--vdev=net_ring0"};
+static char *eal_argv[] = {"--no-huge",
+                           "-m",
+                           "512",
+                           "--no-shconf",
+                           "--no-pci",
+                           "--no-telemetry",
+                           "--log-level=warning",
+                           "--vdev=net_null0",
+                           "--vdev=net_ring0"};
 
 static struct mg_netdev *dev_a, *dev_b;
 

@@ -51,8 +51,8 @@ static int write_input(void) {
 static void test_pcap_in_and_out(void) {
     struct mg_config cfg;
     memset(&cfg, 0, sizeof(cfg));
-    char *args[] = {"--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--no-telemetry", "--log-level=warning",
-                    vdev_arg};
+    char *args[] = {"--no-huge",           "-m",    "256", "--no-shconf", "--no-pci", "--no-telemetry",
+                    "--log-level=warning", vdev_arg};
     for (unsigned i = 0; i < sizeof(args) / sizeof(args[0]); i++)
         cfg.eal_args[i] = args[i];
     cfg.eal_argc = (int)(sizeof(args) / sizeof(args[0]));
