@@ -1,1 +1,25 @@
-# tests/dpdk.mk — DPDK netdev tests (included from tests/local.mk).
+# tests/dpdk.mk — DPDK netdev tests (included from tests/local.mk). They run as root
+# without hugepages (--no-huge) over vdevs; EAL is one per process, so independent
+# scenarios are separate programs.
+if HAVE_DPDK
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_dpdk_netdev tests/unit/test_dpdk_hugepages
+TESTS += tests/unit/test_dpdk_netdev tests/unit/test_dpdk_hugepages
+tests_unit_test_dpdk_netdev_SOURCES = tests/unit/test_dpdk_netdev.c
+tests_unit_test_dpdk_netdev_CFLAGS = $(MG_TEST_CFLAGS) $(DPDK_CFLAGS)
+# rte_eth_from_rings lives in the net_ring PMD itself.
+tests_unit_test_dpdk_netdev_LDADD = $(MG_TEST_LIBS) $(DPDK_LIBS) -lrte_net_ring
+tests_unit_test_dpdk_hugepages_SOURCES = tests/unit/test_dpdk_hugepages.c
+tests_unit_test_dpdk_hugepages_CFLAGS = $(MG_TEST_CFLAGS) $(DPDK_CFLAGS)
+tests_unit_test_dpdk_hugepages_LDADD = $(MG_TEST_LIBS) $(DPDK_LIBS)
+if HAVE_PCAP
+check_PROGRAMS += tests/unit/test_dpdk_pcap
+TESTS += tests/unit/test_dpdk_pcap
+tests_unit_test_dpdk_pcap_SOURCES = tests/unit/test_dpdk_pcap.c
+tests_unit_test_dpdk_pcap_CFLAGS = $(MG_TEST_CFLAGS) $(DPDK_CFLAGS) $(PCAP_CFLAGS)
+tests_unit_test_dpdk_pcap_LDADD = $(MG_TEST_LIBS) $(DPDK_LIBS) $(PCAP_LIBS)
+endif
+endif
+TESTS += tests/dpdk/margay_info.sh
+EXTRA_DIST += tests/dpdk/margay_info.sh
+endif

@@ -1,7 +1,7 @@
 # tests/wire.mk — test programs for the wire module (included from tests/local.mk).
 # One CUnit program, split by protocol. The pcap suite reads real captures from
 # WIRE_PCAP_DIR (override at make time, or with MARGAY_PCAP_DIR at run time).
-WIRE_PCAP_DIR = /work/shared/testdata/pcap
+WIRE_PCAP_DIR = $(abs_top_srcdir)/../shared/testdata/pcap
 if HAVE_CUNIT
 check_PROGRAMS += tests/unit/test_wire
 TESTS += tests/unit/test_wire

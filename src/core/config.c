@@ -89,6 +89,7 @@ static const struct key_desc keys[] = {
     UINT("dpdk.rx_descriptors", dpdk_rx_desc, 32, 32768, 1),
     UINT("dpdk.tx_descriptors", dpdk_tx_desc, 32, 32768, 1),
     UINT("dpdk.mempool_size", dpdk_mempool_size, 1024, 16777215, 1),
+    UINT("dpdk.link_timeout_ms", dpdk_link_timeout_ms, 0, 3600000, 1),
 
     SECTION("raw_socket", false),
     STR("raw_socket.linux_interface_name", linux_interface_name, 0, IFNAME_MAX),

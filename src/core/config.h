@@ -82,6 +82,9 @@ struct mg_config {
     uint32_t tcp_syn_backlog;         /* SYN-RECEIVED queue bound per listener; default 128 */
     uint32_t tcp_max_connections;     /* default 65536 */
     uint16_t ephemeral_port_min, ephemeral_port_max; /* default 49152..65535 */
+
+    /* dpdk: (added by the DPDK netdev) */
+    uint32_t dpdk_link_timeout_ms;          /* dpdk.link_timeout_ms: wait for link up at open; 0 = 10 s */
 };
 
 /* Fills the defaults above. */

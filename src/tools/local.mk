@@ -1,1 +1,12 @@
-# src/tools/local.mk — build fragment for src/tools (included from the top Makefile.am).
+# src/tools/local.mk — the `margay` command: a dispatcher (margay.c) and one file per
+# subcommand (cmd_<name>.c).
+bin_PROGRAMS += margay
+margay_SOURCES = \
+	src/tools/margay.c \
+	src/tools/cmd_info.c
+noinst_HEADERS += src/tools/commands.h
+margay_CFLAGS = $(AM_CFLAGS)
+margay_LDADD = libmargay.la $(YAML_LIBS)
+if HAVE_DPDK
+margay_LDADD += $(DPDK_LIBS)
+endif

@@ -5,7 +5,8 @@
  * test (24-byte global header, 16-byte record headers, either byte order); each
  * frame is copied to a heap block of exactly its captured length, so a parser that
  * reads past the end of a truncated frame is caught by the sanitizer build. The
- * directory is MARGAY_PCAP_DIR from the environment, else the one compiled in
+ * directory is MARGAY_PCAP_DIR from the environment, else $MARGAY_TESTDATA/pcap (set by
+ * `make check` to the shared testdata beside the repository), else the one compiled in
  * (WIRE_PCAP_DIR in tests/wire.mk). A missing capture is a test failure, not a skip. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
