@@ -3,7 +3,8 @@
  *
  * Parsing: EOL ends the list, NOP is skipped, every other option must carry a
  * length byte inside the options area, with length >= 2 and not running past the
- * area. Known options must have their exact length (SACK: 2 + 8n, 1 <= n <= 4) or
+ * area. Known options must have their exact length (SACK: 2 + 8n, 0 <= n <= 4; n = 0 is
+ * ignored, as Linux does) or
  * the segment is refused with -EBADMSG; unknown kinds are skipped by length. When an
  * option appears more than once, the last occurrence wins (RFC 9293 says nothing;
  * taking the last one keeps parsing single-pass and duplicate options are rare
@@ -71,7 +72,11 @@ static int parse_option(uint8_t kind, uint8_t optlen, const uint8_t *v, struct m
     case MG_TCPOPT_SACK: {
         size_t body = (size_t)optlen - OPTLEN_SACK_BASE;
         size_t n = body / OPTLEN_SACK_BLOCK;
-        if (body % OPTLEN_SACK_BLOCK != 0 || n < 1 || n > MG_TCP_MAX_SACK_BLOCKS)
+        /* A SACK option with no block (length 2) is seen in real traffic; like Linux,
+         * ignore it rather than drop the segment that carries it. */
+        if (body == 0)
+            return 0;
+        if (body % OPTLEN_SACK_BLOCK != 0 || n > MG_TCP_MAX_SACK_BLOCKS)
             return -EBADMSG;
         for (size_t i = 0; i < n; i++) {
             o->sack[i].left = mg_be32_load(v + i * OPTLEN_SACK_BLOCK);
