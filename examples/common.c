@@ -25,7 +25,7 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t *out) {
     return true;
 }
 
-static void bad_usage(const char *usage, const char *why, const char *arg) {
+static _Noreturn void bad_usage(const char *usage, const char *why, const char *arg) {
     fprintf(stderr, "%s: %s%s%s\nusage: %s %s\n", ex_progname, why, arg ? ": " : "", arg ? arg : "", ex_progname,
             usage);
     exit(2);
@@ -62,7 +62,7 @@ void ex_parse_args(int argc, char *const argv[], const char *usage, struct ex_ar
             args->server = !strcmp(a, "--server");
             have_mode = true;
         } else if (!strcmp(a, "--timeout")) {
-            uint32_t t;
+            uint32_t t = 0;
             if (i + 1 >= argc || !parse_u32(argv[i + 1], 1, &t))
                 bad_usage(usage, "--timeout needs a number of seconds >= 1", NULL);
             args->timeout_s = t;
