@@ -196,12 +196,14 @@ int mg_posix_push(void *state, void *sock, const demi_sgarray_t *sga, const stru
     if (s->type == SOCK_DGRAM && addr) {
         if (len == 0 || len > sizeof(op->addr))
             return -EINVAL;
-        memcpy(&op->addr, addr, len);
+        if (addr != (const struct sockaddr *)&op->addr) /* the core may have stored it there already */
+            memcpy(&op->addr, addr, len);
         op->addrlen = len;
     } else {
         op->addrlen = 0;
     }
-    op->sga = *sga;
+    if (sga != &op->sga)
+        op->sga = *sga;
     mg_buf_ref(buf);
     op->libos_data = buf;
     op->libos_u64 = 0; /* bytes written so far */
