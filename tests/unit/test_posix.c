@@ -232,8 +232,8 @@ static void echo_many(struct echo_conn *conns, uint32_t n, uint32_t size) {
     free(p.role);
 }
 
-static void open_pairs(int lqd, int domain, const struct sockaddr_storage *addr, socklen_t len,
-                       struct echo_conn *conns, uint32_t n) {
+static void open_pairs_batch(int lqd, int domain, const struct sockaddr_storage *addr, socklen_t len,
+                             struct echo_conn *conns, uint32_t n) {
     demi_qtoken_t *cqts = calloc(n, sizeof(*cqts)), *aqts = calloc(n, sizeof(*aqts));
     CU_ASSERT_FATAL(cqts && aqts);
     demi_qresult_t qr;
@@ -257,6 +257,14 @@ static void open_pairs(int lqd, int domain, const struct sockaddr_storage *addr,
     }
     free(cqts);
     free(aqts);
+}
+
+/* Opens n connections, at most 1,000 handshakes at a time: more would overflow the
+ * kernel's accept queue (somaxconn) and cost a one-second SYN retransmission. */
+static void open_pairs(int lqd, int domain, const struct sockaddr_storage *addr, socklen_t len,
+                       struct echo_conn *conns, uint32_t n) {
+    for (uint32_t i = 0; i < n; i += 1000)
+        open_pairs_batch(lqd, domain, addr, len, conns + i, n - i < 1000 ? n - i : 1000);
 }
 
 static void close_pairs(struct echo_conn *conns, uint32_t n) {
