@@ -119,7 +119,9 @@ uint64_t ex_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t ex_deadline(unsigned seconds) { return ex_now_ns() + (uint64_t)seconds * 1000000000u; }
+uint64_t ex_deadline(unsigned seconds) {
+    return ex_now_ns() + (uint64_t)seconds * 1000000000u;
+}
 
 static bool remaining(uint64_t deadline_ns, struct timespec *ts) {
     uint64_t now = ex_now_ns();
@@ -219,7 +221,9 @@ void ex_wait_or_die(demi_qresult_t *qr, demi_qtoken_t qt, uint64_t deadline_ns, 
     }
 }
 
-void ex_error(const char *what, int err) { fprintf(stderr, "%s: %s: %s\n", ex_progname, what, strerror(err)); }
+void ex_error(const char *what, int err) {
+    fprintf(stderr, "%s: %s: %s\n", ex_progname, what, strerror(err));
+}
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

@@ -19,14 +19,14 @@
 #include <stdint.h>
 
 struct ex_args {
-    bool server;               /* --server or --client */
-    struct sockaddr_in addr;   /* IPV4-ADDRESS PORT */
-    uint32_t data_size;        /* DATA_SIZE, bytes per message */
-    uint32_t max_msgs;         /* MAX_MSGS */
-    unsigned timeout_s;        /* --timeout: wall-clock limit of the whole run */
-    uint32_t nclients;         /* --nclients */
-    uint32_t nrequests;        /* --nrequests */
-    uint32_t bufsize;          /* --bufsize */
+    bool server;             /* --server or --client */
+    struct sockaddr_in addr; /* IPV4-ADDRESS PORT */
+    uint32_t data_size;      /* DATA_SIZE, bytes per message */
+    uint32_t max_msgs;       /* MAX_MSGS */
+    unsigned timeout_s;      /* --timeout: wall-clock limit of the whole run */
+    uint32_t nclients;       /* --nclients */
+    uint32_t nrequests;      /* --nrequests */
+    uint32_t bufsize;        /* --bufsize */
 };
 
 /* Parses the command line; on a bad one prints `usage` and exits with status 2. The

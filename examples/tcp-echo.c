@@ -22,8 +22,7 @@
 
 #include "common.h"
 
-#define USAGE                                                                                                  \
-    "--server|--client IPV4-ADDRESS PORT [--nclients N] [--nrequests N] [--bufsize BYTES] [--timeout SECONDS]"
+#define USAGE "--server|--client IPV4-ADDRESS PORT [--nclients N] [--nrequests N] [--bufsize BYTES] [--timeout SECONDS]"
 
 /* The pending tokens and, for each, which connection it belongs to (-1: the listener). */
 struct token_set {
@@ -60,8 +59,7 @@ static int tokens_wait(struct token_set *t, demi_qresult_t *qr, uint64_t deadlin
     int offset = -1;
     int ret = ex_wait_any(qr, &offset, t->qts, t->count, deadline);
     if (ret == ETIMEDOUT) {
-        fprintf(stderr, "%s: FAILED: timed out with %d operations pending (raise --timeout?)\n", ex_progname,
-                t->count);
+        fprintf(stderr, "%s: FAILED: timed out with %d operations pending (raise --timeout?)\n", ex_progname, t->count);
         exit(1);
     }
     if (ret != 0 || offset < 0 || offset >= t->count) {
@@ -142,8 +140,8 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
         }
     }
     demi_close(lqd);
-    printf("%s: server %s: %d connections, %llu bytes echoed, %d errors\n", ex_progname, errors ? "FAILED" : "OK",
-           n, (unsigned long long)bytes, errors);
+    printf("%s: server %s: %d connections, %llu bytes echoed, %d errors\n", ex_progname, errors ? "FAILED" : "OK", n,
+           (unsigned long long)bytes, errors);
     free(conns);
     free(t.qts);
     free(t.owner);
@@ -154,8 +152,8 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
 
 struct client_conn {
     int qd;
-    uint32_t request; /* message being echoed */
-    uint32_t got;     /* bytes of its reply received */
+    uint32_t request;       /* message being echoed */
+    uint32_t got;           /* bytes of its reply received */
     demi_sgarray_t pushing; /* the message in flight, freed when its push completes */
 };
 
@@ -254,8 +252,8 @@ static int run_client(const struct ex_args *a, uint64_t deadline) {
     }
     double secs = (double)(ex_now_ns() - start) / 1e9;
     bool ok = errors == 0 && mismatches == 0 && messages == (uint64_t)n * a->nrequests;
-    printf("%s: %s: %d connections, %llu messages, %llu bytes, %.3f s, %.0f msgs/s", ex_progname,
-           ok ? "OK" : "FAILED", n, (unsigned long long)messages, (unsigned long long)messages * a->bufsize, secs,
+    printf("%s: %s: %d connections, %llu messages, %llu bytes, %.3f s, %.0f msgs/s", ex_progname, ok ? "OK" : "FAILED",
+           n, (unsigned long long)messages, (unsigned long long)messages * a->bufsize, secs,
            secs > 0 ? (double)messages / secs : 0.0);
     if (!ok)
         printf(" (%d errors, %d mismatches)", errors, mismatches);

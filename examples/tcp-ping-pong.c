@@ -108,8 +108,8 @@ static int run_client(const struct ex_args *a, uint64_t deadline) {
     }
     demi_close(qd);
     uint64_t p50 = ex_percentile(rtt, a->max_msgs, 50), p99 = ex_percentile(rtt, a->max_msgs, 99);
-    printf("%s: %u round trips of %u bytes, all checked; rtt median %.1f us, p99 %.1f us\n", ex_progname,
-           a->max_msgs, a->data_size, p50 / 1e3, p99 / 1e3);
+    printf("%s: %u round trips of %u bytes, all checked; rtt median %.1f us, p99 %.1f us\n", ex_progname, a->max_msgs,
+           a->data_size, p50 / 1e3, p99 / 1e3);
     free(rtt);
     return 0;
 }

@@ -115,8 +115,7 @@ static int run_client(const struct ex_args *a, uint64_t deadline) {
         }
     }
     demi_close(qd);
-    printf("%s: client pushed %u datagrams of %u bytes, all acknowledged\n", ex_progname, a->max_msgs,
-           a->data_size);
+    printf("%s: client pushed %u datagrams of %u bytes, all acknowledged\n", ex_progname, a->max_msgs, a->data_size);
     return 0;
 }
 

@@ -34,7 +34,9 @@ static uint16_t next_port;
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-static uint8_t pattern(uint32_t conn, uint64_t off) { return (uint8_t)(conn * 29u + off * 13u + 5u); }
+static uint8_t pattern(uint32_t conn, uint64_t off) {
+    return (uint8_t)(conn * 29u + off * 13u + 5u);
+}
 
 static int wait_for(demi_qresult_t *qr, demi_qtoken_t qt) {
     struct timespec ts = {.tv_sec = WAIT_SECONDS, .tv_nsec = 0};
@@ -70,8 +72,7 @@ static void make_addr(int domain, uint16_t port, struct sockaddr_storage *ss, so
 
 /* Binds a new socket of `type` to a free loopback port (listening if TCP). Returns the
  * bind error if it is not EADDRINUSE (e.g. no IPv6). */
-static int bound_socket(int domain, int type, bool listen, int *qd_out, struct sockaddr_storage *addr,
-                        socklen_t *len) {
+static int bound_socket(int domain, int type, bool listen, int *qd_out, struct sockaddr_storage *addr, socklen_t *len) {
     for (int attempt = 0; attempt < 200; attempt++) {
         uint16_t port = next_port++;
         if (next_port > 60000)
@@ -261,8 +262,8 @@ static void open_pairs_batch(int lqd, int domain, const struct sockaddr_storage 
 
 /* Opens n connections, at most 1,000 handshakes at a time: more would overflow the
  * kernel's accept queue (somaxconn) and cost a one-second SYN retransmission. */
-static void open_pairs(int lqd, int domain, const struct sockaddr_storage *addr, socklen_t len,
-                       struct echo_conn *conns, uint32_t n) {
+static void open_pairs(int lqd, int domain, const struct sockaddr_storage *addr, socklen_t len, struct echo_conn *conns,
+                       uint32_t n) {
     for (uint32_t i = 0; i < n; i += 1000)
         open_pairs_batch(lqd, domain, addr, len, conns + i, n - i < 1000 ? n - i : 1000);
 }
@@ -334,6 +335,40 @@ static void test_tcp_echo_many_connections(void) {
     close_pairs(conns, MANY_CONNECTIONS);
     CU_ASSERT(demi_close(lqd) == 0);
     free(conns);
+}
+
+static void test_accepts_complete_in_order(void) {
+    enum { N = 4 };
+    int lqd, cqd[N];
+    struct sockaddr_storage addr;
+    socklen_t len;
+    demi_qtoken_t acc[N], qt;
+    demi_qresult_t qr;
+    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_FATAL(demi_accept(&acc[i], lqd) == 0);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_FATAL(demi_socket(&cqd[i], AF_INET, SOCK_STREAM, 0) == 0);
+        CU_ASSERT_FATAL(demi_connect(&qt, cqd[i], (struct sockaddr *)&addr, len) == 0);
+        CU_ASSERT_FATAL(wait_for(&qr, qt) == 0 && qr.qr_opcode == DEMI_OPC_CONNECT);
+    }
+    /* demi_wait_next_n hands results over in completion order. */
+    demi_qresult_t qrs[N];
+    int have = 0;
+    for (int round = 0; round < 100 && have < N; round++) {
+        int got = 0;
+        struct timespec ts = {.tv_sec = WAIT_SECONDS, .tv_nsec = 0};
+        CU_ASSERT_FATAL(demi_wait_next_n(qrs + have, N - have, &got, &ts) == 0);
+        have += got;
+    }
+    CU_ASSERT_FATAL(have == N);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(qrs[i].qr_opcode, DEMI_OPC_ACCEPT);
+        CU_ASSERT_EQUAL(qrs[i].qr_qt, acc[i]);
+        CU_ASSERT(demi_close(qrs[i].qr_value.ares.qd) == 0);
+        CU_ASSERT(demi_close(cqd[i]) == 0);
+    }
+    CU_ASSERT(demi_close(lqd) == 0);
 }
 
 static void test_tcp_ipv6(void) {
@@ -727,7 +762,9 @@ static int suite_init(void) {
     return demi_init(&args) == 0 ? 0 : -1;
 }
 
-static int suite_cleanup(void) { return margay_shutdown() == 0 ? 0 : -1; }
+static int suite_cleanup(void) {
+    return margay_shutdown() == 0 ? 0 : -1;
+}
 
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -738,6 +775,7 @@ int main(void) {
     CU_add_test(s, "socket arguments", test_socket_arguments);
     CU_add_test(s, "tcp echo, 1 connection, 1 B .. 1 MiB", test_tcp_echo_one_connection);
     CU_add_test(s, "tcp echo, 1000 connections, 1 B .. 64 KiB", test_tcp_echo_many_connections);
+    CU_add_test(s, "pending accepts complete in order", test_accepts_complete_in_order);
     CU_add_test(s, "tcp over ::1", test_tcp_ipv6);
     CU_add_test(s, "udp echo, 1 B .. 65507 B", test_udp_echo);
     CU_add_test(s, "udp push without address", test_udp_push_unconnected);

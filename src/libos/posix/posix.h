@@ -39,10 +39,10 @@ struct mg_posix_sock {
     int domain; /* AF_INET or AF_INET6 */
     int type;   /* SOCK_STREAM or SOCK_DGRAM */
     bool listening;
-    bool dirty;          /* on the state's dirty list */
-    int stream_err;      /* positive errno that ended a stream; later data ops fail with it */
+    bool dirty;     /* on the state's dirty list */
+    int stream_err; /* positive errno that ended a stream; later data ops fail with it */
     enum mg_posix_connect_state connect_state;
-    int connect_err;     /* outcome when connect_state is DONE */
+    int connect_err; /* outcome when connect_state is DONE */
     struct mg_op *connect_op;
     struct mg_posix_oplist accepts, pushes, pops;
     struct mg_posix_sock *dirty_next, *dirty_prev;
@@ -51,7 +51,7 @@ struct mg_posix_sock {
 
 struct mg_posix_stats {
     uint64_t rx_bytes, tx_bytes;
-    uint64_t rx_copies;     /* pops copied from the receive scratch into a fresh buffer */
+    uint64_t rx_copies; /* pops copied from the receive scratch into a fresh buffer */
     uint64_t ops_completed, ops_failed;
 };
 

@@ -316,8 +316,7 @@ static int progress_pushes(struct mg_posix_state *st, struct mg_posix_sock *s) {
         ssize_t n = 0;
         if (len > off || s->type == SOCK_DGRAM) {
             if (op->addrlen)
-                n = sendto(s->fd, data + off, len - off, MSG_NOSIGNAL, (const struct sockaddr *)&op->addr,
-                           op->addrlen);
+                n = sendto(s->fd, data + off, len - off, MSG_NOSIGNAL, (const struct sockaddr *)&op->addr, op->addrlen);
             else
                 n = send(s->fd, data + off, len - off, MSG_NOSIGNAL);
         }
