@@ -25,9 +25,13 @@ static struct mg_rt *setup_with(bool forget_on_close) {
     return rt;
 }
 
-static struct mg_rt *setup(void) { return setup_with(false); }
+static struct mg_rt *setup(void) {
+    return setup_with(false);
+}
 
-static void teardown(struct mg_rt *rt) { mg_rt_destroy(rt); }
+static void teardown(struct mg_rt *rt) {
+    mg_rt_destroy(rt);
+}
 
 static int open_queue(void) {
     int qd = -1;
@@ -186,10 +190,14 @@ static void close_cancels_pending(bool forget_on_close) {
     teardown(rt);
 }
 
-static void test_wait_after_close_is_ecanceled(void) { close_cancels_pending(false); }
+static void test_wait_after_close_is_ecanceled(void) {
+    close_cancels_pending(false);
+}
 
 /* A libOS that forgets its pending ops on close: the core's safety net fails them. */
-static void test_close_safety_net(void) { close_cancels_pending(true); }
+static void test_close_safety_net(void) {
+    close_cancels_pending(true);
+}
 
 static void test_close_with_pending_accept(void) {
     struct mg_rt *rt = setup();
