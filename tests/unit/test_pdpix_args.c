@@ -45,7 +45,9 @@ static void capture_start(void) {
     mg_log_set_sink(capture_sink, NULL);
 }
 
-static void capture_stop(void) { mg_log_set_sink(NULL, NULL); }
+static void capture_stop(void) {
+    mg_log_set_sink(NULL, NULL);
+}
 
 static demi_sgarray_t valid_sga(void) {
     demi_sgarray_t sga = demi_sgaalloc(8);
