@@ -1,0 +1,1 @@
+# fuzz/local.mk — fuzz targets, their standalone regression drivers and corpora scripts.
