@@ -328,9 +328,10 @@ bool mg_inet_l4_tx_offload(const struct mg_inet *inet, uint8_t proto) {
 }
 
 /* Makes sure buf can take the IPv4 and Ethernet headers in front of its data,
- * copying it into a fresh buffer when it has no room or is shared. */
+ * copying it into a fresh buffer when it has no room. (A sender that shares the
+ * buffer, like UDP's zero-copy send, has made sure the headroom is free to write.) */
 static struct mg_buf *make_room_for_headers(struct mg_inet *inet, struct mg_buf *buf) {
-    if (mg_buf_headroom(buf) >= MG_INET_L2L3_ROOM && buf->refcnt == 1)
+    if (mg_buf_headroom(buf) >= MG_INET_L2L3_ROOM)
         return buf;
     struct mg_buf *copy = mg_inet_alloc_tx(inet);
     if (!copy) {

@@ -3,7 +3,8 @@
 libmargay_la_SOURCES += \
 	src/inet/arp.c \
 	src/inet/icmp.c \
-	src/inet/inet.c
+	src/inet/inet.c \
+	src/inet/udp.c
 noinst_HEADERS += \
 	src/inet/inet.h \
 	src/inet/inet_priv.h \
