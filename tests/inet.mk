@@ -20,3 +20,11 @@ tests_unit_test_inet_arp_SOURCES = tests/unit/test_inet_arp.c tests/unit/inet_pe
 tests_unit_test_inet_arp_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_inet_arp_LDADD = $(MG_TEST_LIBS)
 endif
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_inet_ipv4
+TESTS += tests/unit/test_inet_ipv4
+tests_unit_test_inet_ipv4_SOURCES = tests/unit/test_inet_ipv4.c tests/unit/inet_peer.h
+tests_unit_test_inet_ipv4_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_inet_ipv4_LDADD = $(MG_TEST_LIBS)
+endif
