@@ -28,3 +28,11 @@ tests_unit_test_inet_ipv4_SOURCES = tests/unit/test_inet_ipv4.c tests/unit/inet_
 tests_unit_test_inet_ipv4_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_inet_ipv4_LDADD = $(MG_TEST_LIBS)
 endif
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_sim_link
+TESTS += tests/unit/test_sim_link
+tests_unit_test_sim_link_SOURCES = tests/unit/test_sim_link.c
+tests_unit_test_sim_link_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_sim_link_LDADD = $(MG_TEST_LIBS)
+endif
