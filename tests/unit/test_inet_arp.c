@@ -305,6 +305,34 @@ static void test_gateway_is_resolved_for_off_link(void) {
     peer_teardown(&p);
 }
 
+static void test_full_table_evicts_oldest_dynamic(void) {
+    struct mg_config c;
+    peer_config(&c);
+    c.ipv4_netmask = 0xffff0000u;
+    c.arp_table_len = 1;
+    c.arp_table[0].ipv4 = 0x0a000009;
+    memcpy(c.arp_table[0].mac, (const uint8_t[]){0x02, 0, 0, 0, 0, 9}, 6);
+    struct peer p;
+    peer_setup(&p, &c);
+    uint8_t f[PEER_FRAME_MAX];
+    const unsigned n = 257; /* one more than the dynamic capacity */
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t sha[6] = {0x02, 0x10, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+        size_t len = peer_arp_frame(f, MG_ARP_OP_REQUEST, mg_eth_broadcast, sha, 0x0a000100 + i, zero_mac,
+                                    PEER_STACK_IP);
+        peer_send(&p, f, len);
+        mg_inet_poll(p.inet);
+    }
+    uint8_t mac[6];
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, 0x0a000100, mac), -ENOENT); /* the oldest went */
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, 0x0a000101, mac), 0);
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, 0x0a000100 + n - 1, mac), 0);
+    CU_ASSERT_EQUAL(mac[5], (uint8_t)(n - 1));
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, 0x0a000009, mac), 0); /* static entries stay */
+    CU_ASSERT_EQUAL(p.inet->stats.arp_replies_sent, n);
+    peer_teardown(&p);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -319,6 +347,7 @@ int main(void) {
     CU_add_test(s, "disable_arp fails unknown neighbours at once", test_disable_arp_fails_unknown_at_once);
     CU_add_test(s, "malformed and unsupported ARP counted", test_malformed_arp_counted);
     CU_add_test(s, "off-link goes through the gateway", test_gateway_is_resolved_for_off_link);
+    CU_add_test(s, "full table evicts the oldest dynamic entry", test_full_table_evicts_oldest_dynamic);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failures();
