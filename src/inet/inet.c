@@ -353,6 +353,9 @@ static struct mg_buf *make_room_for_headers(struct mg_inet *inet, struct mg_buf 
 }
 
 static int choose_next_hop(struct mg_inet *inet, uint32_t dst, uint32_t *next_hop) {
+    uint8_t top = (uint8_t)(dst >> 24);
+    if (dst == 0 || (top & 0xf0) == 0xe0)
+        return -ENETUNREACH; /* no one to send to (no multicast support) */
     if (mg_inet_on_link(inet, dst) || dst == 0xffffffffu) {
         *next_hop = dst;
         return 0;

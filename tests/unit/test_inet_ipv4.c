@@ -345,7 +345,9 @@ static void test_output_rules(void) {
     setup_static(&p, 0);
     /* Off-link without a gateway. */
     CU_ASSERT_EQUAL(peer_stack_send(&p, 0xc0a80001, MG_IPPROTO_TCP, 20, 1), -ENETUNREACH);
-    CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_TX_NO_ROUTE], 1);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, 0, MG_IPPROTO_TCP, 20, 1), -ENETUNREACH);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, 0xe0000001, MG_IPPROTO_TCP, 20, 1), -ENETUNREACH);
+    CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_TX_NO_ROUTE], 3);
     /* Past the MTU. */
     CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 1481, 1), -EMSGSIZE);
     CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_TX_TOO_BIG], 1);
