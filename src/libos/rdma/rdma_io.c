@@ -19,6 +19,9 @@
 #define WC_BATCH 32
 /* mg_op.libos_u64 of a push: sends in flight, and this bit once every byte is posted. */
 #define PUSH_POSTED (1ull << 63)
+/* ... and this one when the bytes are a private copy (in the buffer at libos_data). */
+#define PUSH_COPIED (1ull << 62)
+#define PUSH_INFLIGHT(u) ((u) & ~(PUSH_POSTED | PUSH_COPIED))
 
 int mg_rdma_wc_errno(enum ibv_wc_status status) {
     switch (status) {
@@ -94,17 +97,27 @@ static int post_send(struct mg_rdma_state *st, struct mg_rdma_sock *s, enum mg_r
 
 /* ---- push ---- */
 
-/* The array must be one the runtime handed out, its segment inside its buffer. */
-static struct mg_buf *push_buffer(struct mg_rdma_state *st, const demi_sgarray_t *sga) {
-    if (sga->sga_numsegs != 1)
-        return NULL;
+/* The buffer behind a pushed array: the runtime's own (zero copy when it is in the
+ * arena), or, for an array whose segment points elsewhere, a copy made now. */
+static struct mg_buf *push_buffer(struct mg_rdma_state *st, const demi_sgarray_t *sga, bool *copied) {
     struct mg_buf *buf = mg_rt_sga_to_buf(st->rt, sga);
-    if (!buf || buf->magic != MG_BUF_MAGIC)
-        return NULL;
-    const uint8_t *p = sga->sga_segs[0].sgaseg_buf;
+    *copied = false;
+    if (buf) {
+        if (buf->magic != MG_BUF_MAGIC)
+            return NULL;
+        mg_buf_ref(buf); /* the application may free its array before the sends complete */
+        return buf;
+    }
+    const uint8_t *seg = sga->sga_segs[0].sgaseg_buf;
     uint32_t len = sga->sga_segs[0].sgaseg_len;
-    if (!p || p < buf->base || p > buf->base + buf->cap || len > (uint32_t)(buf->base + buf->cap - p))
+    if (sga->sga_numsegs != 1 || !seg || len == 0)
         return NULL;
+    if (!(buf = mg_rdma_mem_alloc(st->mem, len)) && !(buf = mg_buf_alloc_heap(len, 0)))
+        return NULL;
+    memcpy(buf->data, seg, len);
+    buf->len = len;
+    st->stats.tx_copies++;
+    *copied = true;
     return buf;
 }
 
@@ -118,13 +131,12 @@ int mg_rdma_push(void *state, void *sock, const demi_sgarray_t *sga, const struc
         return -(s->err ? s->err : EPIPE);
     if (s->state != MG_RDMA_SOCK_CONNECTED)
         return -ENOTCONN;
-    struct mg_buf *buf = push_buffer(st, sga);
+    bool copied;
+    struct mg_buf *buf = push_buffer(st, sga, &copied);
     if (!buf)
         return -EINVAL;
-    op->sga = *sga;
-    mg_buf_ref(buf); /* the application may free its array before the sends complete */
     op->libos_data = buf;
-    op->libos_u64 = 0;
+    op->libos_u64 = copied ? PUSH_COPIED : 0;
     mg_rdma_oplist_append(&s->pushes, op);
     mg_rdma_mark_dirty(st, s);
     return 0;
@@ -145,9 +157,11 @@ static int progress_tx(struct mg_rdma_state *st, struct mg_rdma_sock *s, bool *s
     int done = 0;
     struct mg_op *op;
     while ((op = s->pushes.head)) {
-        const uint8_t *seg = op->sga.sga_segs[0].sgaseg_buf;
-        uint32_t total = op->sga.sga_segs[0].sgaseg_len;
-        bool registered = mg_rdma_mem_owns(st->mem, op->libos_data);
+        struct mg_buf *buf = op->libos_data;
+        bool copied = (op->libos_u64 & PUSH_COPIED) != 0;
+        const uint8_t *seg = copied ? buf->data : op->sga.sga_segs[0].sgaseg_buf;
+        uint32_t total = copied ? buf->len : op->sga.sga_segs[0].sgaseg_len;
+        bool registered = mg_rdma_mem_owns(st->mem, buf);
         while (s->tx_offset < total) {
             if (s->send_inflight == st->params.send_depth || !mg_rdma_flow_can_send_data(&s->flow))
                 return done;
@@ -174,7 +188,7 @@ static int progress_tx(struct mg_rdma_state *st, struct mg_rdma_sock *s, bool *s
         mg_rdma_oplist_take(&s->pushes);
         s->tx_offset = 0;
         op->libos_u64 |= PUSH_POSTED;
-        if (op->libos_u64 == PUSH_POSTED) {
+        if (PUSH_INFLIGHT(op->libos_u64) == 0) {
             finish_push(st, op, 0); /* an empty push */
             done++;
         }
@@ -357,8 +371,11 @@ static void on_send_wc(struct mg_rdma_state *st, struct mg_rdma_sock *s, const s
         return; /* the push (if any) fails with the connection */
     }
     struct mg_op *op = slot.op;
-    if (op && --op->libos_u64 == PUSH_POSTED)
-        finish_push(st, op, 0);
+    if (op) {
+        op->libos_u64--;
+        if (PUSH_INFLIGHT(op->libos_u64) == 0 && (op->libos_u64 & PUSH_POSTED))
+            finish_push(st, op, 0);
+    }
     mg_rdma_mark_dirty(st, s); /* a send slot is free */
 }
 
