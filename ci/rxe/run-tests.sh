@@ -9,9 +9,16 @@ export LD_LIBRARY_PATH=/lib
 failed=0
 ran=0
 
+# RXE_ONLY=substring runs only the tests whose names contain it.
+selected() {
+    case $1 in *"${RXE_ONLY:-}"*) return 0 ;; esac
+    return 1
+}
+
 run() { # name, command...
     name=$1
     shift
+    selected "$name" || return 0
     ran=$((ran + 1))
     echo "== $name"
     start=$(date +%s)
@@ -27,6 +34,7 @@ run() { # name, command...
 pair() { # name, program, port, server args, -- client args
     name=$1 prog=$2 port=$3
     shift 3
+    selected "$name" || return 0
     sargs=""
     while [ "$1" != "--" ]; do sargs="$sargs $1"; shift; done
     shift
@@ -36,7 +44,12 @@ pair() { # name, program, port, server args, -- client args
     # shellcheck disable=SC2086
     "$prog" --server "$addr" "$port" $sargs >/tmp/server.log 2>&1 &
     spid=$!
-    sleep 1
+    # Registering the arena takes a while under emulation: wait for "ready".
+    i=0
+    while ! grep -q ready /tmp/server.log 2>/dev/null && [ $i -lt 300 ] && kill -0 $spid 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
     "$prog" --client "$addr" "$port" "$@"
     crc=$?
     wait $spid

@@ -44,6 +44,7 @@ int mg_rdma_params_load(struct mg_rdma_params *p, char *err, size_t errlen) {
     p->recv_depth = MG_RDMA_DEFAULT_RECV_DEPTH;
     p->recv_buf_size = MG_RDMA_DEFAULT_RECV_BUF;
     p->send_depth = MG_RDMA_DEFAULT_SEND_DEPTH;
+    uint32_t window = MG_RDMA_DEFAULT_RECV_WINDOW;
     p->max_conns = MG_RDMA_DEFAULT_MAX_CONNS;
     p->timeout_ms = MG_RDMA_DEFAULT_TIMEOUT_MS;
     const char *dev = getenv("DEMI_RDMA_DEVICE");
@@ -60,11 +61,13 @@ int mg_rdma_params_load(struct mg_rdma_params *p, char *err, size_t errlen) {
         (rc = env_u32("DEMI_RDMA_RECV_DEPTH", 2, MG_RDMA_MAX_CREDITS, &p->recv_depth, err, errlen)) ||
         (rc = env_u32("DEMI_RDMA_RECV_BUF", 1u << MG_RDMA_MEM_MIN_SHIFT, 1u << 24, &p->recv_buf_size, err,
                       errlen)) ||
+        (rc = env_u32("DEMI_RDMA_RECV_WINDOW", 1, 1u << 30, &window, err, errlen)) ||
         (rc = env_u32("DEMI_RDMA_SEND_DEPTH", 2, 1u << 16, &p->send_depth, err, errlen)) ||
         (rc = env_u32("DEMI_RDMA_MAX_CONNECTIONS", 1, 1u << 20, &p->max_conns, err, errlen)) ||
         (rc = env_u32("DEMI_RDMA_TIMEOUT_MS", 1, 600000, &p->timeout_ms, err, errlen)))
         return rc;
     p->memory_bytes = (size_t)memory_mb << 20;
+    p->recv_window = window;
     /* Receive buffers are whole arena blocks: round up to the class they come from. */
     uint32_t rb = 1u << MG_RDMA_MEM_MIN_SHIFT;
     while (rb < p->recv_buf_size)
@@ -261,12 +264,14 @@ static int rdma_bind(void *state, void *sock, const struct sockaddr *addr, sockl
 }
 
 static int rdma_listen_op(void *state, void *sock, int backlog) {
-    (void)state;
+    struct mg_rdma_state *st = state;
     struct mg_rdma_sock *s = sock;
     if (s->state != MG_RDMA_SOCK_NEW || !s->bound)
         return s->state == MG_RDMA_SOCK_LISTENING ? 0 : -EDESTADDRREQ;
-    if (backlog <= 0)
-        backlog = 16;
+    /* Connection requests beyond the backlog are refused (an RDMA connect is not
+     * retried like a TCP SYN), so the backlog is at least the connection limit. */
+    if (backlog <= 0 || (uint32_t)backlog < st->params.max_conns)
+        backlog = (int)st->params.max_conns;
     if (rdma_listen(s->id, backlog) != 0)
         return -errno;
     s->backlog = (uint32_t)backlog;

@@ -30,6 +30,8 @@ struct mg_rdma_params {
     uint32_t recv_depth;     /* DEMI_RDMA_RECV_DEPTH: receives posted per connection */
     uint32_t recv_buf_size;  /* DEMI_RDMA_RECV_BUF: bytes per receive (largest message) */
     uint32_t send_depth;     /* DEMI_RDMA_SEND_DEPTH: sends in flight per connection */
+    uint64_t recv_window;    /* DEMI_RDMA_RECV_WINDOW: bytes received and not yet popped
+                                before credits wait for the application */
     uint32_t max_conns;      /* DEMI_RDMA_MAX_CONNECTIONS: bounds the shared CQ */
     uint32_t timeout_ms;     /* DEMI_RDMA_TIMEOUT_MS: address and route resolution */
 };
@@ -38,6 +40,7 @@ struct mg_rdma_params {
 #define MG_RDMA_DEFAULT_RECV_DEPTH 16u
 #define MG_RDMA_DEFAULT_RECV_BUF (64u * 1024u)
 #define MG_RDMA_DEFAULT_SEND_DEPTH 32u
+#define MG_RDMA_DEFAULT_RECV_WINDOW (8u * 1024u * 1024u)
 #define MG_RDMA_DEFAULT_MAX_CONNS 256u
 #define MG_RDMA_DEFAULT_TIMEOUT_MS 2000u
 
@@ -86,7 +89,7 @@ struct mg_rdma_sock {
     struct mg_rdma_flow flow;
     uint32_t max_msg;   /* the peer's receive buffer size */
     struct mg_buf **recv_ring; /* recv_depth entries */
-    uint32_t recv_head, recv_posted, recv_missing;
+    uint32_t recv_head, recv_posted;
     struct mg_rdma_send_slot *send_ring; /* send_depth entries */
     uint32_t send_head, send_inflight;
     struct mg_rdma_oplist pushes; /* not yet fully posted; head is being posted */

@@ -248,9 +248,13 @@ int mg_rdma_pop(void *state, void *sock, struct mg_op *op) {
     return 0;
 }
 
-/* Puts back receives the application's pops took (or an empty arena delayed). */
+/* Keeps the receive queue full: a consumed receive is replaced by a fresh arena buffer
+ * at once, as long as the bytes waiting for pops stay under the receive window (the
+ * counterpart of a TCP receive buffer; beyond it, credits return only as the
+ * application pops) and the arena has buffers. */
 static void refill_receives(struct mg_rdma_state *st, struct mg_rdma_sock *s, bool *starved) {
-    while (s->recv_missing) {
+    uint64_t held = (uint64_t)s->rxq.count * st->params.recv_buf_size;
+    while (s->recv_posted < st->params.recv_depth && held < st->params.recv_window) {
         int rc = mg_rdma_post_recv(st, s, NULL);
         if (rc == -ENOMEM) {
             st->stats.recv_starved++;
@@ -261,7 +265,6 @@ static void refill_receives(struct mg_rdma_state *st, struct mg_rdma_sock *s, bo
             mg_rdma_conn_fail(st, s, -rc);
             return;
         }
-        s->recv_missing--;
         mg_rdma_flow_on_repost(&s->flow, 1);
     }
 }
@@ -271,7 +274,7 @@ static int progress_rx(struct mg_rdma_state *st, struct mg_rdma_sock *s) {
     while (s->pops.head) {
         struct mg_buf *b = mg_rdma_rxq_pop(&s->rxq);
         if (b) {
-            s->recv_missing++;
+            /* taken: refill_receives may now repost below the window */
         } else if (s->state != MG_RDMA_SOCK_DEAD) {
             break;
         } else if (s->err) {
@@ -366,6 +369,8 @@ static void on_send_wc(struct mg_rdma_state *st, struct mg_rdma_sock *s, const s
         if (wc->status != IBV_WC_WR_FLUSH_ERR) {
             st->stats.wc_errors++;
             MG_INFO(LOG_MODULE, "send failed on slot %u: %s", s->slot, ibv_wc_status_str(wc->status));
+        } else if (s->state == MG_RDMA_SOCK_DEAD) {
+            return; /* the flush that follows a disconnect, not a new error */
         }
         mg_rdma_conn_fail(st, s, mg_rdma_wc_errno(wc->status));
         return; /* the push (if any) fails with the connection */
@@ -391,10 +396,8 @@ static int receive_message(struct mg_rdma_state *st, struct mg_rdma_sock *s, con
         if (wc->byte_len != 0)
             return -EPROTO;
         /* The buffer goes straight back: the peer may count on it again. */
-        if (mg_rdma_post_recv(st, s, b) == 0)
+        if (mg_rdma_post_recv(st, s, b) == 0) /* on failure refill_receives tries again */
             mg_rdma_flow_on_repost(&s->flow, 1);
-        else
-            s->recv_missing++;
         return 0;
     }
     if (wc->byte_len == 0 || wc->byte_len > st->params.recv_buf_size)
@@ -421,6 +424,8 @@ static void on_recv_wc(struct mg_rdma_state *st, struct mg_rdma_sock *s, const s
         if (wc->status != IBV_WC_WR_FLUSH_ERR) {
             st->stats.wc_errors++;
             MG_INFO(LOG_MODULE, "receive failed on slot %u: %s", s->slot, ibv_wc_status_str(wc->status));
+        } else if (s->state == MG_RDMA_SOCK_DEAD) {
+            return; /* the flush that follows a disconnect, not a new error */
         }
         mg_rdma_conn_fail(st, s, mg_rdma_wc_errno(wc->status));
         return;
