@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "drivers/capture.h"
+#include "drivers/netdev_open.h"
 #include "libos/inet/proto.h"
 
 /* Room kept in front of arrays too large for a device buffer. */
@@ -55,14 +57,30 @@ static int attach_protocols(struct mg_inet_libos *lib) {
     return 0;
 }
 
-/* No device driver is built into margay yet; the simulator and tests hand one in. */
+/* Opens the device the configuration names (margay.netdev; see drivers/netdev_open.h). */
 static int open_configured_device(const struct mg_config *cfg, struct mg_netdev **dev) {
-    (void)dev;
-    MG_ERROR("inet",
-             "cannot open netdev \"%s\": this build has no device drivers for the inet libOS; "
-             "available netdevs: sim (supplied by the simulator or a test through mg_rt_params.libos_arg)",
-             cfg->netdev[0] ? cfg->netdev : "(margay.netdev not set)");
-    return -ENODEV;
+    char err[320];
+    int rc = mg_netdev_open(cfg, dev, err, sizeof(err));
+    if (rc)
+        MG_ERROR("inet", "%s", err);
+    return rc;
+}
+
+/* With margay.capture (or DEMI_CAPTURE) set, every frame in and out of the device is
+ * recorded to that pcapng file; otherwise the device is used bare, at no cost. */
+static int wrap_capture(struct mg_inet_libos *lib, const struct mg_config *cfg, struct mg_clock *clock) {
+    if (!cfg->capture_path[0])
+        return 0;
+    struct mg_capture_opts opts = {.path = cfg->capture_path, .borrow_inner = !lib->owns_dev};
+    struct mg_netdev *wrapped = NULL;
+    int rc = mg_capture_wrap(lib->dev, clock, &opts, &wrapped);
+    if (rc) {
+        MG_ERROR("inet", "cannot capture to %s: %s", cfg->capture_path, strerror(-rc));
+        return rc;
+    }
+    lib->dev = wrapped;
+    lib->owns_dev = true; /* the wrapper is ours; it leaves a borrowed device alone */
+    return 0;
 }
 
 static int inet_init(struct mg_rt *rt, void *arg, void **state_out) {
@@ -82,6 +100,11 @@ static int inet_init(struct mg_rt *rt, void *arg, void **state_out) {
             return rc;
         }
         lib->owns_dev = true;
+    }
+    rc = wrap_capture(lib, mg_rt_config(rt), mg_rt_clock(rt));
+    if (rc) {
+        lib_free(lib);
+        return rc;
     }
     rc = mg_inet_create(mg_rt_config(rt), lib->dev, mg_rt_clock(rt), mg_rand_u64(mg_rt_rand(rt)), &lib->inet);
     if (rc == 0)
