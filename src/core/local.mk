@@ -15,3 +15,20 @@ noinst_HEADERS += \
 	src/core/runtime.h \
 	src/core/timer.h
 include src/core/config.mk
+libmargay_la_SOURCES += \
+	src/core/libos_registry.c \
+	src/core/op_complete.c \
+	src/core/op_table.c \
+	src/core/pdpix_args.c \
+	src/core/pdpix_control.c \
+	src/core/pdpix_data.c \
+	src/core/pdpix_init.c \
+	src/core/qd_table.c \
+	src/core/runtime.c \
+	src/core/sga.c \
+	src/core/sga_registry.c \
+	src/core/wait.c
+noinst_HEADERS += \
+	src/core/pdpix_args.h \
+	src/core/pdpix_internal.h \
+	src/core/rt_internal.h

@@ -52,6 +52,8 @@ struct mg_op {
     demi_sgarray_t sga;                    /* the pushed array, for push/pushto */
     struct sockaddr_storage addr;          /* pushto/connect address */
     socklen_t addrlen;
+    struct mg_op *done_prev;               /* completion list back link (core-owned) */
+    uint32_t slot;                         /* index in the op table (core-owned) */
 };
 
 /* The operations a libOS provides. Every function returns 0 or a negative errno.
@@ -130,5 +132,8 @@ struct mg_buf *mg_rt_sga_to_buf(struct mg_rt *rt, const demi_sgarray_t *sga);
 const struct mg_libos_ops *mg_libos_find(const char *name_or_alias);
 /* Writes the names of the built-in libOSes, comma-separated, for error messages. */
 void mg_libos_list(char *buf, size_t len);
+/* The canonical name (posix, inet, rdma) of a libOS name or alias, built or not; NULL
+ * if the name is unknown. Lets an error tell "unknown" from "not built". */
+const char *mg_libos_canonical_name(const char *name_or_alias);
 
 #endif /* MARGAY_CORE_RUNTIME_H */

@@ -1,4 +1,16 @@
-# src/inet/local.mk — build fragment for src/inet (included from the top Makefile.am).
+# src/inet/local.mk — margay's TCP/IP stack: the instance and IPv4 (inet.c), the
+# neighbour cache (arp.c), ICMP (icmp.c) and UDP sockets (udp.c).
+libmargay_la_SOURCES += \
+	src/inet/arp.c \
+	src/inet/icmp.c \
+	src/inet/inet.c \
+	src/inet/udp.c
+noinst_HEADERS += \
+	src/inet/inet.h \
+	src/inet/inet_priv.h \
+	src/inet/netdev.h \
+	src/inet/tcp.h \
+	src/inet/udp.h
 
 # ---- TCP (tcp helper) ----
 libmargay_la_SOURCES += \
@@ -8,5 +20,4 @@ libmargay_la_SOURCES += \
 	src/inet/tcp_out.c \
 	src/inet/tcp_timer.c
 noinst_HEADERS += \
-	src/inet/tcp.h \
 	src/inet/tcp_int.h
