@@ -82,6 +82,13 @@ int demi_wait(demi_qresult_t *qr_out, demi_qtoken_t qt, const struct timespec *t
     }
 }
 
+static bool all_tokens_live(struct mg_rt *rt, const demi_qtoken_t qts[], int num_qts) {
+    for (int i = 0; i < num_qts; i++)
+        if (!mg_op_lookup(&rt->ops, qts[i]))
+            return false;
+    return true;
+}
+
 /* The index of the first done op among qts, -1 if none, -2 if a token went stale. */
 static int first_done(struct mg_rt *rt, const demi_qtoken_t qts[], int num_qts) {
     for (int i = 0; i < num_qts; i++) {
@@ -101,7 +108,7 @@ int demi_wait_any(demi_qresult_t *qr_out, int *ready_offset, const demi_qtoken_t
         return EPERM;
     if (!qr_out || !ready_offset || !qts || num_qts <= 0)
         return EINVAL;
-    if (first_done(rt, qts, num_qts) == -2)
+    if (!all_tokens_live(rt, qts, num_qts))
         return EINVAL;
     uint64_t deadline;
     int err = deadline_from(rt, timeout, &deadline);
