@@ -135,7 +135,7 @@ static void listen_hash_remove(struct mg_tcp_sock *c) {
     c->in_listen_hash = false;
 }
 
-static void bind_hash_insert(struct mg_tcp_sock *c) {
+void tcp_bind_hash_insert(struct mg_tcp_sock *c) {
     struct mg_tcp_layer *tcp = c->tcp;
     uint32_t b = port_bucket(tcp, c->lport, tcp->bind_mask);
     c->bind_next = tcp->bind_hash[b];
@@ -475,7 +475,7 @@ int mg_tcp_bind(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
     }
     s->laddr = addr;
     s->lport = port;
-    bind_hash_insert(s);
+    tcp_bind_hash_insert(s);
     return 0;
 }
 
@@ -590,7 +590,7 @@ int mg_tcp_connect(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
         if (p < 0)
             return p;
         s->lport = (uint16_t)p;
-        bind_hash_insert(s);
+        tcp_bind_hash_insert(s);
     }
     tcp_enter(tcp);
     s->laddr = laddr;

@@ -196,9 +196,11 @@ static void deliver_in_order(struct mg_tcp_sock *c, struct tcp_seg *s, bool fin)
     if (s->len || filled_hole)
         tcp_notify(c, MG_TCP_EV_READABLE);
     uint64_t delack = c->tcp->inet->cfg.tcp_delayed_ack_ns;
-    if (filled_hole || delack == 0) {
+    if (!s->len && !filled_hole) {
+        /* A bare FIN: fin_arrived already asked for the ACK. */
+    } else if (filled_hole || delack == 0) {
         c->ack_now = true;
-    } else if (s->len) {
+    } else {
         if (++c->segs_unacked >= 2)
             c->ack_now = true;
         else
@@ -582,6 +584,7 @@ static void listen_input(struct mg_tcp_sock *l, struct tcp_seg *s, uint32_t iss_
     l->syn_head = c;
     l->syn_count++;
     tcp_conn_hash_insert(c);
+    tcp_bind_hash_insert(c); /* the port stays in use while the connection lives */
     tcp_set_state(c, MG_TCP_SYN_RECEIVED);
     tcp_send_syn(c);
 }

@@ -138,6 +138,7 @@ struct mg_tcp_sock *tcp_conn_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, ui
                                     uint16_t rport);
 struct mg_tcp_sock *tcp_listen_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport);
 void tcp_conn_hash_insert(struct mg_tcp_sock *c);
+void tcp_bind_hash_insert(struct mg_tcp_sock *c);
 struct mg_tcp_sock *tcp_sock_new(struct mg_tcp_layer *tcp);
 uint32_t tcp_isn(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 /* Ends the connection: timers off, queues freed, out of the tables, state CLOSED,
