@@ -1,1 +1,15 @@
 # tests/inet.mk — test programs for the inet module (included from tests/local.mk).
+#
+# MG_SIMHOSTS_SOURCES is the simulated-hosts harness (tests/harness/simhosts.h): N
+# margay hosts with the inet libOS on one simulated link, driven in simulated time.
+# Other modules' tests list it in their _SOURCES (e.g. TCP's two-stack tests).
+MG_SIMHOSTS_SOURCES = tests/harness/simhosts.c tests/harness/simhosts.h
+EXTRA_DIST += tests/unit/inet_peer.h
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_inet_udp
+TESTS += tests/unit/test_inet_udp
+tests_unit_test_inet_udp_SOURCES = tests/unit/test_inet_udp.c $(MG_SIMHOSTS_SOURCES)
+tests_unit_test_inet_udp_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_inet_udp_LDADD = $(MG_TEST_LIBS)
+endif

@@ -109,6 +109,22 @@ static void udp_input_handler(void *ctx, struct mg_buf *buf, const struct mg_ipv
     mg_udp_input(ctx, buf, ip);
 }
 
+/* An ICMP error quoting one of our datagrams. Sockets are unconnected, so there is
+ * no one to report it to (as with an unconnected BSD socket); it is counted as
+ * received only when it quotes a port we really have bound, and as unhandled
+ * otherwise, so a forged error cannot pass for ours. */
+static void udp_icmp_error_handler(void *ctx, uint8_t type, uint8_t code, const struct mg_ipv4_hdr *inner,
+                                   const uint8_t *l4, size_t l4_len) {
+    (void)type;
+    (void)code;
+    (void)inner;
+    struct mg_udp_layer *udp = ctx;
+    if (l4_len < 2 || !find_port(udp, mg_be16_load(l4))) {
+        udp->inet->stats.icmp_errors_received--;
+        mg_inet_drop(udp->inet, MG_DROP_ICMP_UNHANDLED);
+    }
+}
+
 /* ---- layer ---- */
 
 int mg_udp_layer_create(struct mg_inet *inet, struct mg_udp_layer **out) {
@@ -116,7 +132,7 @@ int mg_udp_layer_create(struct mg_inet *inet, struct mg_udp_layer **out) {
     if (!udp)
         return -ENOMEM;
     udp->inet = inet;
-    struct mg_inet_l4_handler h = {.input = udp_input_handler, .ctx = udp};
+    struct mg_inet_l4_handler h = {.input = udp_input_handler, .icmp_error = udp_icmp_error_handler, .ctx = udp};
     int rc = mg_inet_register_l4(inet, MG_IPPROTO_UDP, &h);
     if (rc) {
         free(udp);
