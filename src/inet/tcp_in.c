@@ -566,6 +566,7 @@ static void listen_input(struct mg_tcp_sock *l, struct tcp_seg *s, uint32_t iss_
     tcp_init_rcv_window(c);
     c->irs = s->seq;
     c->rcv_nxt = s->seq + 1;
+    c->rcv_adv = c->rcv_nxt; /* the SYN-ACK advertises the first window */
     apply_syn_options(c, s);
     c->iss = tcp_isn(tcp, c->laddr, c->lport, c->raddr, c->rport);
     if (have_floor && SEQ_LT(c->iss, iss_floor))

@@ -279,7 +279,10 @@ int tcp_send_syn(struct mg_tcp_sock *c) {
     return rc;
 }
 
-int tcp_send_ack(struct mg_tcp_sock *c) { return xmit(c, c->snd_nxt, MG_TCP_ACK, 0); }
+/* A pure ACK carries SND.MAX: after a timeout rewinds snd_nxt, the peer may already
+ * hold bytes up to snd_max, and an older sequence number would look out of window
+ * to it and draw an ACK back (two such peers would ACK each other forever). */
+int tcp_send_ack(struct mg_tcp_sock *c) { return xmit(c, c->snd_max, MG_TCP_ACK, 0); }
 
 int tcp_send_rst(struct mg_tcp_sock *c) {
     if (c->state == MG_TCP_SYN_SENT || c->state == MG_TCP_CLOSED || c->state == MG_TCP_LISTEN)
