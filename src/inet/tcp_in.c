@@ -286,8 +286,11 @@ static bool process_ack(struct mg_tcp_sock *c, struct tcp_seg *s) {
         if (SEQ_GT(data_acked_to, c->snd_buf_seq))
             tcp_sq_drop_front(c, data_acked_to - c->snd_buf_seq);
         bool fin_acked = c->fin_sent && SEQ_GT(ack, end);
-        /* RTT: from the echoed timestamp, else from the timed segment (Karn). */
-        if (c->ts_ok && s->th.opts.has_timestamp && s->th.opts.ts_ecr) {
+        /* RTT: from the echoed timestamp, else from the timed segment (Karn). Not
+         * after a timeout: if the retransmission arrived as a duplicate, the peer
+         * echoes the first transmission's timestamp (RFC 7323 5.3 R2/R3), and the
+         * sample would span the whole backoff. */
+        if (c->ts_ok && s->th.opts.has_timestamp && s->th.opts.ts_ecr && c->nretx == 0) {
             uint32_t ticks = tcp_ts_now(c) - s->th.opts.ts_ecr;
             if (ticks < 0x7fffffffu)
                 tcp_rtt_sample(c, (uint64_t)ticks * TCP_TS_TICK_NS);
