@@ -4,7 +4,6 @@
 # margay hosts with the inet libOS on one simulated link, driven in simulated time.
 # Other modules' tests list it in their _SOURCES (e.g. TCP's two-stack tests).
 MG_SIMHOSTS_SOURCES = tests/harness/simhosts.c tests/harness/simhosts.h
-EXTRA_DIST += tests/unit/inet_peer.h
 
 if HAVE_CUNIT
 check_PROGRAMS += tests/unit/test_inet_udp
@@ -12,4 +11,28 @@ TESTS += tests/unit/test_inet_udp
 tests_unit_test_inet_udp_SOURCES = tests/unit/test_inet_udp.c $(MG_SIMHOSTS_SOURCES)
 tests_unit_test_inet_udp_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_inet_udp_LDADD = $(MG_TEST_LIBS)
+endif
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_inet_arp
+TESTS += tests/unit/test_inet_arp
+tests_unit_test_inet_arp_SOURCES = tests/unit/test_inet_arp.c tests/unit/inet_peer.h
+tests_unit_test_inet_arp_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_inet_arp_LDADD = $(MG_TEST_LIBS)
+endif
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_inet_ipv4
+TESTS += tests/unit/test_inet_ipv4
+tests_unit_test_inet_ipv4_SOURCES = tests/unit/test_inet_ipv4.c tests/unit/inet_peer.h
+tests_unit_test_inet_ipv4_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_inet_ipv4_LDADD = $(MG_TEST_LIBS)
+endif
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_sim_link
+TESTS += tests/unit/test_sim_link
+tests_unit_test_sim_link_SOURCES = tests/unit/test_sim_link.c
+tests_unit_test_sim_link_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_sim_link_LDADD = $(MG_TEST_LIBS)
 endif

@@ -18,8 +18,8 @@ static const struct {
     const char *name;
     const char *canonical;
 } libos_names[] = {
-    {"posix", "posix"}, {"catnap", "posix"},    {"inet", "inet"},  {"catnip", "inet"},
-    {"catpowder", "inet"}, {"rdma", "rdma"}, {"catmint", "rdma"},
+    {"posix", "posix"},    {"catnap", "posix"}, {"inet", "inet"},    {"catnip", "inet"},
+    {"catpowder", "inet"}, {"rdma", "rdma"},    {"catmint", "rdma"},
 };
 
 static const char *const canonical_names[] = {"posix", "inet", "rdma"};

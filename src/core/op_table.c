@@ -16,7 +16,9 @@
 /* Slots are numbered so that slot + 1 fits the token's low 32 bits. */
 #define OP_MAX_CHUNKS ((1u << 30) >> OP_CHUNK_SHIFT)
 
-static uint32_t table_slots(const struct mg_op_table *t) { return t->nchunks << OP_CHUNK_SHIFT; }
+static uint32_t table_slots(const struct mg_op_table *t) {
+    return t->nchunks << OP_CHUNK_SHIFT;
+}
 
 static struct mg_op *slot_op(const struct mg_op_table *t, uint32_t slot) {
     return &t->chunks[slot >> OP_CHUNK_SHIFT][slot & (OP_CHUNK_SIZE - 1)];

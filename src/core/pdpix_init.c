@@ -30,12 +30,14 @@ static const struct mg_libos_ops *select_libos(const char *requested) {
     char available[256];
     mg_libos_list(available, sizeof(available));
     if (mg_libos_canonical_name(name))
-        MG_ERROR("pdpix", "demi_init: libOS '%s' is not built into this library (available: %s); rebuild with its "
-                          "dependencies or set margay.libos / DEMI_LIBOS to one of those",
+        MG_ERROR("pdpix",
+                 "demi_init: libOS '%s' is not built into this library (available: %s); rebuild with its "
+                 "dependencies or set margay.libos / DEMI_LIBOS to one of those",
                  name, available);
     else
-        MG_ERROR("pdpix", "demi_init: unknown libOS '%s' (available: %s; Demikernel aliases catnap, catnip, "
-                          "catpowder, catmint are accepted)",
+        MG_ERROR("pdpix",
+                 "demi_init: unknown libOS '%s' (available: %s; Demikernel aliases catnap, catnip, "
+                 "catpowder, catmint are accepted)",
                  name, available);
     return NULL;
 }

@@ -8,6 +8,8 @@
 struct mg_rt *mg_pdpix_runtime(const char *fn);
 
 /* Internal results are 0 or -errno; PDPIX results are 0 or +errno. */
-static inline int mg_pdpix_errno(int rc) { return rc < 0 ? -rc : rc; }
+static inline int mg_pdpix_errno(int rc) {
+    return rc < 0 ? -rc : rc;
+}
 
 #endif /* MARGAY_CORE_PDPIX_INTERNAL_H */

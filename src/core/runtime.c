@@ -17,13 +17,25 @@
 
 static struct mg_rt *current_rt;
 
-struct mg_rt *mg_rt_current(void) { return current_rt; }
-void mg_rt_set_current(struct mg_rt *rt) { current_rt = rt; }
+struct mg_rt *mg_rt_current(void) {
+    return current_rt;
+}
+void mg_rt_set_current(struct mg_rt *rt) {
+    current_rt = rt;
+}
 
-const struct mg_config *mg_rt_config(struct mg_rt *rt) { return &rt->cfg; }
-struct mg_clock *mg_rt_clock(struct mg_rt *rt) { return rt->clock; }
-struct mg_rand *mg_rt_rand(struct mg_rt *rt) { return &rt->rand; }
-void *mg_rt_libos_state(struct mg_rt *rt) { return rt->libos_state; }
+const struct mg_config *mg_rt_config(struct mg_rt *rt) {
+    return &rt->cfg;
+}
+struct mg_clock *mg_rt_clock(struct mg_rt *rt) {
+    return rt->clock;
+}
+struct mg_rand *mg_rt_rand(struct mg_rt *rt) {
+    return &rt->rand;
+}
+void *mg_rt_libos_state(struct mg_rt *rt) {
+    return rt->libos_state;
+}
 
 int mg_rt_qd_alloc(struct mg_rt *rt, void *sock) {
     if (!rt)

@@ -30,8 +30,7 @@ void mg_rt_sga_from_buf(struct mg_rt *rt, struct mg_buf *buf, demi_sgarray_t *sg
     if (mg_sga_registry_add(&rt->sgas, buf) < 0) {
         /* Without a registration the application could never free it: the array is
          * still delivered, and the failure is loud. */
-        MG_ERROR("core", "cannot register a %u-byte array (out of memory); demi_sgafree will refuse it",
-                 buf->len);
+        MG_ERROR("core", "cannot register a %u-byte array (out of memory); demi_sgafree will refuse it", buf->len);
     }
 }
 
@@ -60,8 +59,7 @@ static struct mg_buf *alloc_array_buf(struct mg_rt *rt, size_t size) {
     if (rt->libos->buf_alloc) {
         struct mg_buf *buf = rt->libos->buf_alloc(rt->libos_state, size);
         if (buf && mg_buf_tailroom(buf) + buf->len < size) {
-            MG_ERROR("core", "libOS %s returned a buffer too small for %zu bytes (libOS bug)", rt->libos->name,
-                     size);
+            MG_ERROR("core", "libOS %s returned a buffer too small for %zu bytes (libOS bug)", rt->libos->name, size);
             mg_buf_free(buf);
             return NULL;
         }

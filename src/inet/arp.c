@@ -359,14 +359,13 @@ static bool mac_is_group(const uint8_t *mac) { return (mac[0] & 1) != 0; }
 
 /* RFC 826 merge: an ARP packet addressed to us teaches us its sender's address. */
 static void learn(struct mg_inet *inet, uint32_t addr, const uint8_t *mac) {
-    if (mg_inet_is_bad_source(inet, addr) || !mg_inet_on_link(inet, addr))
+    /* With ARP disabled only the configured table counts. */
+    if (inet->cfg.disable_arp || mg_inet_is_bad_source(inet, addr) || !mg_inet_on_link(inet, addr))
         return;
     struct arp_entry *e = find(inet->arp, addr);
     if (e && e->state == ARP_STATIC)
         return;
     if (!e) {
-        if (inet->cfg.disable_arp)
-            return;
         e = insert(inet->arp, addr, ARP_REACHABLE);
         if (!e)
             return;

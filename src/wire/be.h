@@ -8,7 +8,9 @@
 
 #include <stdint.h>
 
-static inline uint16_t mg_be16_load(const uint8_t *p) { return (uint16_t)((unsigned)p[0] << 8 | p[1]); }
+static inline uint16_t mg_be16_load(const uint8_t *p) {
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
 
 static inline uint32_t mg_be32_load(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

@@ -69,9 +69,13 @@ uint32_t mg_cksum_add(uint32_t sum, const void *data, size_t len) {
     return fold64(acc);
 }
 
-uint16_t mg_cksum_finish(uint32_t sum) { return (uint16_t)~fold64(sum); }
+uint16_t mg_cksum_finish(uint32_t sum) {
+    return (uint16_t)~fold64(sum);
+}
 
-uint16_t mg_cksum(const void *data, size_t len) { return mg_cksum_finish(mg_cksum_add(0, data, len)); }
+uint16_t mg_cksum(const void *data, size_t len) {
+    return mg_cksum_finish(mg_cksum_add(0, data, len));
+}
 
 uint32_t mg_cksum_pseudo_ipv4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l4_len) {
     /* Pseudo-header: src, dst, zero byte + protocol, L4 length (RFC 793 / 768). */
@@ -90,7 +94,7 @@ uint16_t mg_cksum_update16(uint16_t cksum, uint16_t old_val, uint16_t new_val) {
 
 uint16_t mg_cksum_update32(uint16_t cksum, uint32_t old_val, uint32_t new_val) {
     uint64_t s = (uint16_t)~cksum;
-    s += (uint16_t)~(old_val >> 16);
+    s += (uint16_t) ~(old_val >> 16);
     s += (uint16_t)~old_val;
     s += new_val >> 16;
     s += new_val & 0xffffu;

@@ -156,8 +156,7 @@ static uint8_t *put_timestamp(uint8_t *q, const struct mg_tcp_opts *o) {
 }
 
 static uint8_t *put_sack_blocks(uint8_t *q, const struct mg_tcp_opts *o, size_t blocks) {
-    q = put4(q, MG_TCPOPT_NOP, MG_TCPOPT_NOP, MG_TCPOPT_SACK,
-             (uint8_t)(OPTLEN_SACK_BASE + blocks * OPTLEN_SACK_BLOCK));
+    q = put4(q, MG_TCPOPT_NOP, MG_TCPOPT_NOP, MG_TCPOPT_SACK, (uint8_t)(OPTLEN_SACK_BASE + blocks * OPTLEN_SACK_BLOCK));
     for (size_t i = 0; i < blocks; i++) {
         mg_be32_store(q, o->sack[i].left);
         mg_be32_store(q + 4, o->sack[i].right);

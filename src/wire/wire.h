@@ -176,9 +176,12 @@ struct mg_tcp_hdr {
 };
 /* Parses header and options. Rejects data offset < 5 or past len, an option whose
  * length is < 2 or runs past the header, known options with the wrong length, more
- * than 4 SACK blocks. Unknown options are skipped by their length. */
+ * than 4 SACK blocks. Unknown options are skipped by their length. When an option
+ * appears more than once, the last occurrence wins. */
 int mg_tcp_parse(const uint8_t *p, size_t len, struct mg_tcp_hdr *out);
-/* Length of the options block build would write (padded to 4). */
+/* Length of the options block build would write (padded to 4). Order: MSS,
+ * SACK-permitted + timestamps, window scale, SACK; SACK blocks that would take the
+ * options past 40 bytes are left off from the end (3 fit beside timestamps). */
 size_t mg_tcp_opts_len(const struct mg_tcp_opts *o);
 /* Writes header and options (hdr_len is computed, h->hdr_len ignored); the checksum
  * field is written as h->cksum (callers fill it after the payload is in place).

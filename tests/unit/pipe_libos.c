@@ -16,10 +16,10 @@ struct pipe_sock {
     struct pipe_sock *peer;
     uint16_t port; /* bound port, host order; 0 = unbound */
     bool listening, eof;
-    struct mg_buf *rx_head, *rx_tail;      /* data to pop, linked through buf->next */
-    struct pipe_sock *backlog[8];          /* connections waiting for accept */
+    struct mg_buf *rx_head, *rx_tail; /* data to pop, linked through buf->next */
+    struct pipe_sock *backlog[8];     /* connections waiting for accept */
     int backlog_len;
-    int rcvbuf;                            /* SO_RCVBUF, for the option calls */
+    int rcvbuf; /* SO_RCVBUF, for the option calls */
 };
 
 struct pipe_state {
@@ -202,8 +202,8 @@ static int pipe_connect(void *state, void *sock, const struct sockaddr *addr, so
     return 0;
 }
 
-static int pipe_push(void *state, void *sock, const demi_sgarray_t *sga, const struct sockaddr *addr,
-                     socklen_t len, struct mg_op *op) {
+static int pipe_push(void *state, void *sock, const demi_sgarray_t *sga, const struct sockaddr *addr, socklen_t len,
+                     struct mg_op *op) {
     struct pipe_sock *s = sock;
     struct pipe_sock *dst = s->peer ? s->peer : s;
     uint32_t n = sga->sga_segs[0].sgaseg_len;
@@ -269,8 +269,8 @@ static int pipe_getpeername(void *state, void *sock, struct sockaddr *addr, sock
     struct pipe_sock *s = sock;
     if (!s->peer)
         return -ENOTCONN;
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(s->peer->port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = htons(s->peer->port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t n = *len < sizeof(sin) ? *len : (socklen_t)sizeof(sin);
     memcpy(addr, &sin, n);
     *len = sizeof(sin);
@@ -359,18 +359,21 @@ static struct mg_buf *pipe_buf_alloc(void *state, size_t size) {
     return mg_buf_alloc(st->pool);
 }
 
-#define PIPE_OPS_COMMON                                                                                     \
-    .fini = pipe_fini, .socket = pipe_socket, .bind = pipe_bind, .listen = pipe_listen,                    \
-    .accept = pipe_accept, .connect = pipe_connect, .push = pipe_push, .pop = pipe_pop, .close = pipe_close, \
-    .setsockopt = pipe_setsockopt, .getsockopt = pipe_getsockopt, .getpeername = pipe_getpeername,          \
-    .poll = pipe_poll
+#define PIPE_OPS_COMMON                                                                                                \
+    .fini = pipe_fini, .socket = pipe_socket, .bind = pipe_bind, .listen = pipe_listen, .accept = pipe_accept,         \
+    .connect = pipe_connect, .push = pipe_push, .pop = pipe_pop, .close = pipe_close, .setsockopt = pipe_setsockopt,   \
+    .getsockopt = pipe_getsockopt, .getpeername = pipe_getpeername, .poll = pipe_poll
 
 const struct mg_libos_ops pipe_libos = {.name = "pipe", .init = pipe_init, PIPE_OPS_COMMON, .buf_alloc = NULL};
 const struct mg_libos_ops pipe_pool_libos = {
     .name = "pipe-pool", .init = pipe_pool_init, PIPE_OPS_COMMON, .buf_alloc = pipe_buf_alloc};
 
-uint64_t pipe_poll_count(void *state) { return ((struct pipe_state *)state)->polls; }
-int pipe_open_sockets(void *state) { return ((struct pipe_state *)state)->open_socks; }
+uint64_t pipe_poll_count(void *state) {
+    return ((struct pipe_state *)state)->polls;
+}
+int pipe_open_sockets(void *state) {
+    return ((struct pipe_state *)state)->open_socks;
+}
 
 struct mg_rt *pipe_rt_create(const struct mg_libos_ops *ops, const struct pipe_options *opts, struct mg_clock *clock) {
     struct mg_config cfg;

@@ -168,8 +168,8 @@ static void test_timer_many_random(void) {
     uint64_t last = 0, last_seq = 0;
     int violations = 0, fired = 0;
     for (int i = 0; i < N; i++) {
-        timers[i] = (struct ordered_timer){.last = &last, .last_seq = &last_seq, .violations = &violations,
-                                           .fired = &fired};
+        timers[i] =
+            (struct ordered_timer){.last = &last, .last_seq = &last_seq, .violations = &violations, .fired = &fired};
         mg_timer_init(&timers[i].timer, check_order, &timers[i]);
         CU_ASSERT_EQUAL(mg_timer_arm(&ts, &timers[i].timer, mg_rand_below(&r, 5000)), 0);
     }

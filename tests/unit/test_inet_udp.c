@@ -420,6 +420,37 @@ static void test_recv_queue_bound_and_bad_checksum(void) {
     simhosts_destroy(sh);
 }
 
+static void test_init_without_device_fails_clearly(void) {
+    struct mg_config cfg;
+    mg_config_defaults(&cfg);
+    cfg.local_ipv4_addr = 0x0a000001;
+    struct mg_clock clock;
+    mg_clock_init_manual(&clock, 0);
+    struct mg_rt_params rp = {.libos = &mg_libos_inet_ops, .cfg = &cfg, .clock = &clock, .libos_arg = NULL};
+    struct mg_rt *rt = NULL;
+    CU_ASSERT_EQUAL(mg_rt_create(&rp, &rt), -ENODEV);
+    CU_ASSERT_PTR_NULL(rt);
+    mg_config_free(&cfg);
+}
+
+static void test_sgaalloc_uses_device_buffers(void) {
+    struct simhosts *sh = make_hosts(1, 14, 0, false, 0);
+    simhosts_use(sh, 0);
+    struct mg_pool *pool = simhosts_inet(sh, 0)->dev->pool;
+    demi_sgarray_t small = demi_sgaalloc(1000);
+    demi_sgarray_t large = demi_sgaalloc(5000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(small.sga_buf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(large.sga_buf);
+    CU_ASSERT_PTR_EQUAL(((struct mg_buf *)small.sga_buf)->pool, pool);
+    CU_ASSERT_PTR_NOT_EQUAL(((struct mg_buf *)large.sga_buf)->pool, pool);
+    CU_ASSERT_EQUAL(large.sga_segs[0].sgaseg_len, 5000);
+    CU_ASSERT_EQUAL(pool->in_use, 1);
+    demi_sgafree(&small);
+    demi_sgafree(&large);
+    CU_ASSERT_EQUAL(pool->in_use, 0);
+    simhosts_destroy(sh);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -438,6 +469,8 @@ int main(void) {
     CU_add_test(s, "bind rules", test_bind_rules);
     CU_add_test(s, "ephemeral range exhausts", test_ephemeral_range_exhausts);
     CU_add_test(s, "receive queue bound, EMSGSIZE, bad arguments", test_recv_queue_bound_and_bad_checksum);
+    CU_add_test(s, "no device: ENODEV", test_init_without_device_fails_clearly);
+    CU_add_test(s, "demi_sgaalloc uses device buffers when they fit", test_sgaalloc_uses_device_buffers);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failures();

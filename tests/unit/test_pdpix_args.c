@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <margay/margay.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
+#include "core/log.h"
 #include "core/rt_internal.h"
 #include "cunit_main.h"
 #include "pipe_libos.h"
@@ -25,6 +27,26 @@ static struct mg_rt *setup(void) {
     struct mg_rt *rt = pipe_rt_create(&pipe_libos, &opts, &test_clock);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
     return rt;
+}
+
+/* Log lines captured so tests can check that refusals say why. */
+static char captured[4096];
+
+static void capture_sink(enum mg_log_level level, const char *module, const char *msg, void *ctx) {
+    (void)level;
+    (void)module;
+    (void)ctx;
+    size_t used = strlen(captured);
+    snprintf(captured + used, sizeof(captured) - used, "%s\n", msg);
+}
+
+static void capture_start(void) {
+    captured[0] = '\0';
+    mg_log_set_sink(capture_sink, NULL);
+}
+
+static void capture_stop(void) {
+    mg_log_set_sink(NULL, NULL);
 }
 
 static demi_sgarray_t valid_sga(void) {
@@ -43,7 +65,13 @@ static void test_calls_before_init(void) {
     memset(&sga, 0, sizeof(sga));
     int val = 0, off = 0, n = 0;
     socklen_t len = sizeof(val);
+    capture_start();
     CU_ASSERT_EQUAL(demi_socket(&qd, AF_INET, SOCK_STREAM, 0), EPERM);
+    CU_ASSERT_STRING_EQUAL(captured, "demi_socket called before demi_init\n");
+    captured[0] = '\0';
+    CU_ASSERT_EQUAL(demi_wait(&qr, 1, NULL), EPERM);
+    CU_ASSERT_STRING_EQUAL(captured, "demi_wait called before demi_init\n");
+    capture_stop();
     CU_ASSERT_EQUAL(demi_bind(0, (struct sockaddr *)&sin, sizeof(sin)), EPERM);
     CU_ASSERT_EQUAL(demi_listen(0, 1), EPERM);
     CU_ASSERT_EQUAL(demi_accept(&qt, 0), EPERM);
@@ -86,8 +114,20 @@ static void test_init_arguments_and_twice(void) {
 static void test_init_unknown_libos(void) {
     setenv("DEMI_LIBOS", "no-such-libos", 1);
     struct demi_args args = {0};
+    capture_start();
     CU_ASSERT_EQUAL(demi_init(&args), EINVAL);
+    capture_stop();
     CU_ASSERT_PTR_NULL(mg_rt_current());
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, "unknown libOS 'no-such-libos'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(captured, "available: "));
+    /* A known name whose libOS is not in this build says so instead. */
+    if (!mg_libos_find("rdma")) {
+        setenv("DEMI_LIBOS", "catmint", 1);
+        capture_start();
+        CU_ASSERT_EQUAL(demi_init(&args), EINVAL);
+        capture_stop();
+        CU_ASSERT_PTR_NOT_NULL(strstr(captured, "libOS 'catmint' is not built"));
+    }
     unsetenv("DEMI_LIBOS");
 }
 

@@ -6,6 +6,7 @@
 #include <demi/sga.h>
 #include <demi/wait.h>
 #include <errno.h>
+#include <margay/margay.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,13 @@ static struct mg_rt *setup_with(bool forget_on_close) {
     return rt;
 }
 
-static struct mg_rt *setup(void) { return setup_with(false); }
+static struct mg_rt *setup(void) {
+    return setup_with(false);
+}
 
-static void teardown(struct mg_rt *rt) { mg_rt_destroy(rt); }
+static void teardown(struct mg_rt *rt) {
+    mg_rt_destroy(rt);
+}
 
 static int open_queue(void) {
     int qd = -1;
@@ -186,10 +191,14 @@ static void close_cancels_pending(bool forget_on_close) {
     teardown(rt);
 }
 
-static void test_wait_after_close_is_ecanceled(void) { close_cancels_pending(false); }
+static void test_wait_after_close_is_ecanceled(void) {
+    close_cancels_pending(false);
+}
 
 /* A libOS that forgets its pending ops on close: the core's safety net fails them. */
-static void test_close_safety_net(void) { close_cancels_pending(true); }
+static void test_close_safety_net(void) {
+    close_cancels_pending(true);
+}
 
 static void test_close_with_pending_accept(void) {
     struct mg_rt *rt = setup();
@@ -317,6 +326,119 @@ static void test_ten_thousand_queues(void) {
     teardown(rt);
 }
 
+static void test_libos_misuse_of_completion_is_ignored(void) {
+    struct mg_rt *rt = setup();
+    int qd = open_queue();
+    demi_qtoken_t a, b, c;
+    CU_ASSERT_EQUAL(demi_pop(&a, qd), 0);
+    CU_ASSERT_EQUAL(demi_pop(&b, qd), 0);
+    CU_ASSERT_EQUAL(demi_pop(&c, qd), 0);
+    struct mg_op *op_a = mg_op_lookup(&rt->ops, a);
+    struct mg_op *op_b = mg_op_lookup(&rt->ops, b);
+    struct mg_op *op_c = mg_op_lookup(&rt->ops, c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(op_a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(op_b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(op_c);
+    /* Completed by "the libOS" directly: a negative errno is taken as its magnitude, a
+     * NULL result becomes EINVAL, and a second completion of a done op is ignored. */
+    mg_op_fail(rt, op_a, -ENETDOWN);
+    mg_op_complete_push(rt, op_a);
+    mg_op_complete(rt, op_b, NULL);
+    demi_qresult_t custom;
+    memset(&custom, 0, sizeof(custom));
+    custom.qr_opcode = DEMI_OPC_CONNECT;
+    custom.qr_qd = 999;  /* overwritten with the op's own qd */
+    custom.qr_qt = 1234; /* and token */
+    mg_op_complete(rt, op_c, &custom);
+    mg_op_fail(NULL, op_c, EIO);
+    mg_op_fail(rt, NULL, EIO);
+    CU_ASSERT_EQUAL(rt->ops.done_count, 3);
+    CU_ASSERT_EQUAL(rt->ops.pending_count, 0);
+    demi_qresult_t qr;
+    CU_ASSERT_EQUAL(demi_wait(&qr, a, &zero_timeout), 0);
+    CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_FAILED);
+    CU_ASSERT_EQUAL(qr.qr_ret, ENETDOWN);
+    CU_ASSERT_EQUAL(demi_wait(&qr, b, &zero_timeout), 0);
+    CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_FAILED);
+    CU_ASSERT_EQUAL(qr.qr_ret, EINVAL);
+    CU_ASSERT_EQUAL(demi_wait(&qr, c, &zero_timeout), 0);
+    CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_CONNECT);
+    CU_ASSERT_EQUAL(qr.qr_qd, qd);
+    CU_ASSERT_EQUAL(qr.qr_qt, c);
+    /* Completing a consumed (freed) op is ignored too. */
+    mg_op_complete_connect(rt, op_c);
+    CU_ASSERT_EQUAL(rt->ops.done_count, 0);
+    teardown(rt);
+}
+
+static void test_create_refuses_incomplete_libos(void) {
+    struct mg_rt *rt = NULL;
+    struct mg_libos_ops no_poll = pipe_libos;
+    no_poll.poll = NULL;
+    struct mg_rt_params params = {.libos = &no_poll};
+    CU_ASSERT_EQUAL(mg_rt_create(&params, &rt), -EINVAL);
+    CU_ASSERT_PTR_NULL(rt);
+    params.libos = NULL;
+    CU_ASSERT_EQUAL(mg_rt_create(&params, &rt), -EINVAL);
+    params.libos = &pipe_libos;
+    CU_ASSERT_EQUAL(mg_rt_create(NULL, &rt), -EINVAL);
+    CU_ASSERT_EQUAL(mg_rt_create(&params, NULL), -EINVAL);
+    /* Defaults when no config is given; the runtime is not made current by create. */
+    CU_ASSERT_EQUAL_FATAL(mg_rt_create(&params, &rt), 0);
+    CU_ASSERT_PTR_NULL(mg_rt_current());
+    CU_ASSERT_EQUAL(mg_rt_config(rt)->mtu, 1500);
+    CU_ASSERT_PTR_NOT_NULL(mg_rt_clock(rt));
+    CU_ASSERT_PTR_NOT_NULL(mg_rt_libos_state(rt));
+    mg_rt_destroy(rt);
+}
+
+static void test_config_is_copied_and_seed_used(void) {
+    struct mg_config cfg;
+    mg_config_defaults(&cfg);
+    cfg.seed = 77;
+    cfg.seed_set = true;
+    cfg.eal_args[0] = strdup("-l");
+    cfg.eal_args[1] = strdup("0");
+    cfg.eal_argc = 2;
+    struct mg_rt_params params = {.libos = &pipe_libos, .cfg = &cfg};
+    struct mg_rt *r1 = NULL, *r2 = NULL;
+    CU_ASSERT_EQUAL_FATAL(mg_rt_create(&params, &r1), 0);
+    CU_ASSERT_EQUAL_FATAL(mg_rt_create(&params, &r2), 0);
+    mg_config_free(&cfg); /* the runtimes own their copies */
+    CU_ASSERT_EQUAL(mg_rt_config(r1)->eal_argc, 2);
+    CU_ASSERT_STRING_EQUAL(mg_rt_config(r1)->eal_args[1], "0");
+    CU_ASSERT_PTR_NOT_EQUAL(mg_rt_config(r1)->eal_args[0], mg_rt_config(r2)->eal_args[0]);
+    /* Same seed, same random sequence: runs are reproducible. */
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT_EQUAL(mg_rand_u64(mg_rt_rand(r1)), mg_rand_u64(mg_rt_rand(r2)));
+    mg_rt_destroy(r1);
+    mg_rt_destroy(r2);
+}
+
+static void test_destroy_with_everything_outstanding(void) {
+    struct mg_rt *rt = setup();
+    int lqd = open_queue();
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(6000)};
+    CU_ASSERT_EQUAL(demi_bind(lqd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    CU_ASSERT_EQUAL(demi_listen(lqd, 8), 0);
+    int cqd = open_queue();
+    demi_qtoken_t qt;
+    CU_ASSERT_EQUAL(demi_connect(&qt, cqd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    CU_ASSERT_EQUAL(demi_accept(&qt, lqd), 0);
+    push_bytes(cqd, 'p', 50);
+    CU_ASSERT_EQUAL(demi_pop(&qt, cqd), 0);
+    demi_qresult_t qr;
+    int n;
+    CU_ASSERT_EQUAL(demi_wait_next_n(&qr, 1, &n, NULL), 0); /* the rest stays done or pending */
+    demi_sgarray_t held = demi_sgaalloc(100);
+    CU_ASSERT_EQUAL(held.sga_numsegs, 1);
+    /* Open queues, pending and done ops, an accepted queue, data in flight and a held
+     * array: all released (the sanitizer build checks for leaks). */
+    CU_ASSERT_PTR_EQUAL(mg_rt_current(), rt);
+    CU_ASSERT_EQUAL(margay_shutdown(), 0);
+    CU_ASSERT_PTR_NULL(mg_rt_current());
+}
+
 int main(void) {
     static const struct mg_test_case cases[] = {
         {"consumed token is refused (double wait)", test_consumed_token_is_refused},
@@ -330,6 +452,10 @@ int main(void) {
         {"connect refused", test_connect_refused},
         {"qd reuse lowest first", test_qd_lowest_first_reuse},
         {"ten thousand queues", test_ten_thousand_queues},
+        {"libOS misuse of completion is ignored", test_libos_misuse_of_completion_is_ignored},
+        {"create refuses an incomplete libOS", test_create_refuses_incomplete_libos},
+        {"config is copied and the seed used", test_config_is_copied_and_seed_used},
+        {"teardown with everything outstanding", test_destroy_with_everything_outstanding},
         {NULL, NULL},
     };
     return mg_run_tests("qtoken", cases);

@@ -23,7 +23,9 @@ static struct mg_rt *setup_ops(const struct mg_libos_ops *ops, uint32_t pool_buf
     return rt;
 }
 
-static struct mg_rt *setup(void) { return setup_ops(&pipe_libos, 0); }
+static struct mg_rt *setup(void) {
+    return setup_ops(&pipe_libos, 0);
+}
 
 static void assert_failed_alloc(size_t size, int expected_errno) {
     errno = 0;

@@ -143,8 +143,12 @@ static void test_l4_cksum_roundtrip(void) {
     }
 }
 
-static uint16_t load16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t load32(const uint8_t *p) { return (uint32_t)load16(p) << 16 | load16(p + 2); }
+static uint16_t load16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+static uint32_t load32(const uint8_t *p) {
+    return (uint32_t)load16(p) << 16 | load16(p + 2);
+}
 static void store16(uint8_t *p, uint16_t v) {
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
@@ -200,9 +204,14 @@ static void test_incremental_update(void) {
         uint32_t v = mg_rand_u32(&r);
         /* Now and then write extreme values, where carries and -0 show up. */
         switch (mg_rand_below(&r, 8)) {
-        case 0: v = 0; break;
-        case 1: v = 0xffffffffu; break;
-        default: break;
+        case 0:
+            v = 0;
+            break;
+        case 1:
+            v = 0xffffffffu;
+            break;
+        default:
+            break;
         }
         if (wide)
             change_field(h, offs32[mg_rand_below(&r, 3)], 4, v, raw);

@@ -88,9 +88,9 @@ static void test_eth_roundtrip(void) {
 static void test_eth_vlan(void) {
     uint8_t f[18 + 20];
     memcpy(f, eth_untagged, 12);
-    f[12] = 0x81, f[13] = 0x00;              /* 802.1Q */
-    f[14] = 0xa0, f[15] = 0x64;              /* PCP 5, VID 100 */
-    f[16] = 0x86, f[17] = 0xdd;              /* IPv6 inside */
+    f[12] = 0x81, f[13] = 0x00; /* 802.1Q */
+    f[14] = 0xa0, f[15] = 0x64; /* PCP 5, VID 100 */
+    f[16] = 0x86, f[17] = 0xdd; /* IPv6 inside */
     memset(f + 18, 0x60, sizeof(f) - 18);
     struct mg_eth_hdr h;
     CU_ASSERT_EQUAL_FATAL(mg_eth_parse(f, sizeof(f), &h), 0);
@@ -112,7 +112,9 @@ static void test_eth_vlan(void) {
     CU_ASSERT_EQUAL(mg_eth_parse(f, sizeof(f), &h), -EPROTONOSUPPORT);
 }
 
-static void test_eth_truncated(void) { expect_prefixes(parse_eth, eth_untagged, 0, 14, -EMSGSIZE); }
+static void test_eth_truncated(void) {
+    expect_prefixes(parse_eth, eth_untagged, 0, 14, -EMSGSIZE);
+}
 
 /* ---- ARP ---- */
 
@@ -217,8 +219,15 @@ static void test_ipv4_roundtrip(void) {
     CU_ASSERT_EQUAL(mg_ipv4_build(out, 19, &h, true), 0);
 
     /* build -> parse: a fragment with MF and an offset, checksum filled. */
-    struct mg_ipv4_hdr f = {.tos = 0xb8, .total_len = 20, .id = 0xbeef, .frag = MG_IPV4_MF | 185,
-                            .ttl = 1, .proto = MG_IPPROTO_UDP, .cksum = 0x1234, .src = 0xc6120001, .dst = 0xc6130002};
+    struct mg_ipv4_hdr f = {.tos = 0xb8,
+                            .total_len = 20,
+                            .id = 0xbeef,
+                            .frag = MG_IPV4_MF | 185,
+                            .ttl = 1,
+                            .proto = MG_IPPROTO_UDP,
+                            .cksum = 0x1234,
+                            .src = 0xc6120001,
+                            .dst = 0xc6130002};
     CU_ASSERT_EQUAL(mg_ipv4_build(out, sizeof(out), &f, true), 20);
     struct mg_ipv4_hdr g;
     CU_ASSERT_EQUAL_FATAL(mg_ipv4_parse(out, sizeof(out), true, &g), 0);
@@ -421,12 +430,10 @@ int wire_register_l2l3_suite(void) {
     if (s == NULL)
         return CU_get_error();
     if (!CU_add_test(s, "eth_roundtrip", test_eth_roundtrip) || !CU_add_test(s, "eth_vlan", test_eth_vlan) ||
-        !CU_add_test(s, "eth_truncated", test_eth_truncated) ||
-        !CU_add_test(s, "arp_roundtrip", test_arp_roundtrip) || !CU_add_test(s, "arp_rejects", test_arp_rejects) ||
-        !CU_add_test(s, "ipv4_roundtrip", test_ipv4_roundtrip) ||
+        !CU_add_test(s, "eth_truncated", test_eth_truncated) || !CU_add_test(s, "arp_roundtrip", test_arp_roundtrip) ||
+        !CU_add_test(s, "arp_rejects", test_arp_rejects) || !CU_add_test(s, "ipv4_roundtrip", test_ipv4_roundtrip) ||
         !CU_add_test(s, "ipv4_options_and_padding", test_ipv4_options_and_padding) ||
-        !CU_add_test(s, "ipv4_rejects", test_ipv4_rejects) ||
-        !CU_add_test(s, "icmp_roundtrip", test_icmp_roundtrip) ||
+        !CU_add_test(s, "ipv4_rejects", test_ipv4_rejects) || !CU_add_test(s, "icmp_roundtrip", test_icmp_roundtrip) ||
         !CU_add_test(s, "icmp_rejects", test_icmp_rejects) || !CU_add_test(s, "udp_roundtrip", test_udp_roundtrip) ||
         !CU_add_test(s, "udp_rejects", test_udp_rejects))
         return CU_get_error();

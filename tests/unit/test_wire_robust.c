@@ -66,10 +66,18 @@ static void mutate(struct mg_rand *r, uint8_t *buf, size_t len) {
     for (unsigned i = 0; i < n; i++) {
         size_t at = mg_rand_below(r, (uint32_t)len);
         switch (mg_rand_below(r, 4)) {
-        case 0: buf[at] = (uint8_t)mg_rand_u32(r); break;
-        case 1: buf[at] ^= (uint8_t)(1u << mg_rand_below(r, 8)); break;
-        case 2: buf[at] = 0; break;
-        default: buf[at] = (uint8_t)(mg_rand_below(r, 12)); break; /* small values: option kinds and lengths */
+        case 0:
+            buf[at] = (uint8_t)mg_rand_u32(r);
+            break;
+        case 1:
+            buf[at] ^= (uint8_t)(1u << mg_rand_below(r, 8));
+            break;
+        case 2:
+            buf[at] = 0;
+            break;
+        default:
+            buf[at] = (uint8_t)(mg_rand_below(r, 12));
+            break; /* small values: option kinds and lengths */
         }
     }
 }

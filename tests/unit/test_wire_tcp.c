@@ -74,8 +74,14 @@ static void test_header_roundtrip(void) {
 /* The usual SYN: MSS, SACK-permitted, timestamps, window scale in 20 aligned bytes. */
 static void test_syn_layout(void) {
     struct mg_tcp_hdr h = {.sport = 1, .dport = 2, .flags = MG_TCP_SYN, .window = 64240};
-    h.opts = (struct mg_tcp_opts){.has_mss = true, .mss = 1460, .sack_permitted = true, .has_timestamp = true,
-                                  .ts_val = 0x11223344, .ts_ecr = 0, .has_wscale = true, .wscale = 7};
+    h.opts = (struct mg_tcp_opts){.has_mss = true,
+                                  .mss = 1460,
+                                  .sack_permitted = true,
+                                  .has_timestamp = true,
+                                  .ts_val = 0x11223344,
+                                  .ts_ecr = 0,
+                                  .has_wscale = true,
+                                  .wscale = 7};
     static const uint8_t want[20] = {0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x11, 0x22,
                                      0x33, 0x44, 0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07};
     uint8_t out[60];
@@ -97,9 +103,12 @@ static void test_syn_layout(void) {
     CU_ASSERT_EQUAL(mg_tcp_opts_build(out, 3, &sp), 0);
 
     /* An ACK with timestamps and SACK: 12 + 4 + 3*8 = 40 bytes, the 4th block dropped. */
-    struct mg_tcp_opts ack = {.has_timestamp = true, .ts_val = 5, .ts_ecr = 6, .num_sack_blocks = 4,
+    struct mg_tcp_opts ack = {.has_timestamp = true,
+                              .ts_val = 5,
+                              .ts_ecr = 6,
+                              .num_sack_blocks = 4,
                               .sack = {{10, 20}, {30, 40}, {50, 60}, {70, 80}}};
-    static const uint8_t want_ack[40] = {1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 1, 1, 5, 26, 0, 0, 0, 10,
+    static const uint8_t want_ack[40] = {1, 1, 8, 10, 0, 0, 0, 5,  0, 0, 0, 6,  1, 1, 5, 26, 0, 0, 0, 10,
                                          0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0, 40, 0, 0, 0, 50, 0, 0, 0, 60};
     CU_ASSERT_EQUAL(mg_tcp_opts_len(&ack), 40);
     CU_ASSERT_EQUAL(mg_tcp_opts_sack_blocks_sent(&ack), 3);
@@ -156,10 +165,14 @@ static void test_all_option_combinations(void) {
     for (int round = 0; round < 20; round++) {
         for (unsigned mask = 0; mask < 16; mask++) {
             for (size_t si = 0; si < sizeof(sack_counts) / sizeof(sack_counts[0]); si++) {
-                struct mg_tcp_hdr h = {.sport = (uint16_t)mg_rand_u32(&r), .dport = (uint16_t)mg_rand_u32(&r),
-                                       .seq = mg_rand_u32(&r), .ack = mg_rand_u32(&r),
-                                       .flags = (uint8_t)mg_rand_u32(&r), .window = (uint16_t)mg_rand_u32(&r),
-                                       .cksum = (uint16_t)mg_rand_u32(&r), .urg_ptr = (uint16_t)mg_rand_u32(&r)};
+                struct mg_tcp_hdr h = {.sport = (uint16_t)mg_rand_u32(&r),
+                                       .dport = (uint16_t)mg_rand_u32(&r),
+                                       .seq = mg_rand_u32(&r),
+                                       .ack = mg_rand_u32(&r),
+                                       .flags = (uint8_t)mg_rand_u32(&r),
+                                       .window = (uint16_t)mg_rand_u32(&r),
+                                       .cksum = (uint16_t)mg_rand_u32(&r),
+                                       .urg_ptr = (uint16_t)mg_rand_u32(&r)};
                 struct mg_tcp_opts *o = &h.opts;
                 o->has_mss = mask & 1;
                 o->mss = (uint16_t)mg_rand_u32(&r);
@@ -173,7 +186,10 @@ static void test_all_option_combinations(void) {
                 for (int i = 0; i < MG_TCP_MAX_SACK_BLOCKS; i++)
                     o->sack[i] = (struct mg_tcp_sack_block){mg_rand_u32(&r), mg_rand_u32(&r)};
 
-                size_t fixed = (o->has_mss ? 4 : 0) + (o->has_timestamp ? 12 : o->sack_permitted ? 4 : 0) +
+                size_t fixed = (o->has_mss ? 4 : 0) +
+                               (o->has_timestamp    ? 12
+                                : o->sack_permitted ? 4
+                                                    : 0) +
                                (o->has_wscale ? 4 : 0);
                 unsigned blocks = expected_blocks(fixed, sack_counts[si]);
                 size_t opts_len = mg_tcp_opts_len(o);
@@ -238,8 +254,8 @@ static void test_foreign_layouts(void) {
     CU_ASSERT_TRUE(h.opts.has_mss && h.opts.mss == 1460 && h.opts.sack_permitted);
     CU_ASSERT_FALSE(h.opts.has_timestamp || h.opts.has_wscale);
     /* BSD/macOS SYN: mss, nop, wscale 6, nop, nop, TS, sackOK, eol (exactly 24 bytes). */
-    static const uint8_t bsd[] = {2, 4, 0x3f, 0xc4, 1, 3, 3, 6, 1, 1, 8, 10, 0x3e, 0x8c,
-                                  0x4b, 0xd7, 0, 0, 0, 0, 4, 2, 0, 0};
+    static const uint8_t bsd[] = {2,    4,    0x3f, 0xc4, 1, 3, 3, 6, 1, 1, 8, 10,
+                                  0x3e, 0x8c, 0x4b, 0xd7, 0, 0, 0, 0, 4, 2, 0, 0};
     CU_ASSERT_EQUAL_FATAL(parse_options(bsd, sizeof(bsd), &h), 0);
     CU_ASSERT_EQUAL(h.opts.mss, 16324);
     CU_ASSERT_TRUE(h.opts.has_wscale && h.opts.wscale == 6);
@@ -255,8 +271,8 @@ static void test_foreign_layouts(void) {
     CU_ASSERT_TRUE(h.opts.has_mss && h.opts.mss == 1460);
     /* Unknown kinds are skipped by length: TFO cookie request (34, len 2), an
      * experimental option (254, len 6), MD5 (19, len 18). */
-    static const uint8_t unknown[] = {34, 2, 254, 6, 0xf9, 0x89, 1, 2, 19, 18, 1, 2, 3, 4, 5, 6, 7, 8,
-                                      9, 10, 11, 12, 13, 14, 15, 16, 3, 3, 9};
+    static const uint8_t unknown[] = {34, 2, 254, 6, 0xf9, 0x89, 1,  2,  19, 18, 1,  2, 3, 4, 5,
+                                      6,  7, 8,   9, 10,   11,   12, 13, 14, 15, 16, 3, 3, 9};
     CU_ASSERT_EQUAL_FATAL(parse_options(unknown, sizeof(unknown), &h), 0);
     CU_ASSERT_TRUE(h.opts.has_wscale && h.opts.wscale == 9);
     CU_ASSERT_FALSE(h.opts.has_mss);
@@ -266,8 +282,8 @@ static void test_foreign_layouts(void) {
     CU_ASSERT_EQUAL_FATAL(parse_options(nops, sizeof(nops), &h), 0);
     CU_ASSERT_EQUAL(h.hdr_len, 60);
     /* Repeated options: the last occurrence wins. */
-    static const uint8_t dup[] = {2, 4, 0x05, 0xb4, 2, 4, 0x02, 0x18, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2,
-                                  5, 18, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6};
+    static const uint8_t dup[] = {2, 4,  0x05, 0xb4, 2, 4, 0x02, 0x18, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2,
+                                  5, 18, 0,    0,    0, 3, 0,    0,    0, 4,  0, 0, 0, 5, 0, 0, 0, 6};
     CU_ASSERT_EQUAL_FATAL(parse_options(dup, sizeof(dup), &h), 0);
     CU_ASSERT_EQUAL(h.opts.mss, 536);
     CU_ASSERT_EQUAL_FATAL(h.opts.num_sack_blocks, 2);
@@ -304,8 +320,8 @@ static void test_rejects_offsets_and_truncation(void) {
     CU_ASSERT_EQUAL(parse_exact(seg, 60, &h), 0);
     /* A full SYN cut at every length. */
     struct mg_tcp_hdr syn = {.flags = MG_TCP_SYN};
-    syn.opts = (struct mg_tcp_opts){.has_mss = true, .mss = 1460, .sack_permitted = true, .has_timestamp = true,
-                                    .has_wscale = true, .wscale = 7};
+    syn.opts = (struct mg_tcp_opts){
+        .has_mss = true, .mss = 1460, .sack_permitted = true, .has_timestamp = true, .has_wscale = true, .wscale = 7};
     size_t n = mg_tcp_build(seg, sizeof(seg), &syn);
     CU_ASSERT_EQUAL_FATAL(n, 40);
     for (size_t len = 0; len < n; len++)
