@@ -985,6 +985,151 @@ static void test_icmp_and_arp_errors(void) {
     th_teardown();
 }
 
+static void test_syn_ack_retransmit(void) {
+    th_setup(NULL);
+    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
+    mg_tcp_bind(l, 0, 7000);
+    mg_tcp_listen(l, 4);
+    th_inject(40000, 7000, 9000, 0, S, 30000, NULL, NULL, 0);
+    struct th_sent sa, again;
+    CU_ASSERT_FATAL(th_pop(&sa));
+    /* A duplicate SYN (our SYN-ACK was lost): the SYN-ACK again, at once. */
+    th_inject(40000, 7000, 9000, 0, S, 30000, NULL, NULL, 0);
+    CU_ASSERT_FATAL(th_pop(&again));
+    CU_ASSERT(again.tcp.flags == (S | A) && again.tcp.seq == sa.tcp.seq && again.tcp.ack == 9001);
+    /* Then on the timer: 1 s, 2 s, ... and the half-open child goes after 6 tries. */
+    uint64_t rto = MG_NS_PER_S;
+    for (int i = 0; i < 6; i++) {
+        th_advance(rto - 1);
+        CU_ASSERT(th_pending() == 0);
+        th_advance(1);
+        CU_ASSERT_FATAL(th_pop(&again));
+        CU_ASSERT(again.tcp.flags == (S | A) && again.tcp.seq == sa.tcp.seq);
+        rto *= 2;
+    }
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
+    th_advance(rto);
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+    CU_ASSERT(th_pending() == 0);
+    mg_tcp_close(l);
+    th_teardown();
+}
+
+static void test_ooo_fin_and_bound(void) {
+    th_setup(no_delack);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    /* Data then FIN, arriving FIN first. */
+    th_inject(80, lport, 1011, iss + 1, F | A, 60000, NULL, "world", 5);
+    CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_ESTABLISHED);
+    th_inject(80, lport, 1001, iss + 1, A, 60000, NULL, "hello, wor", 10);
+    CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_CLOSE_WAIT);
+    th_drain();
+    struct mg_buf *b;
+    char got[16] = {0};
+    int n = 0, r;
+    while ((r = mg_tcp_recv(s, &b)) > 0) {
+        memcpy(got + n, b->data, (size_t)r);
+        n += r;
+        mg_buf_free(b);
+    }
+    CU_ASSERT(r == 0 && n == 15 && memcmp(got, "hello, worworld", 15) == 0);
+    th_check();
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+static void tiny_ooo(struct mg_config *cfg) {
+    cfg->tcp_delayed_ack_ns = 0;
+    cfg->tcp_ooo_max_segments = 2;
+}
+
+static void test_ooo_queue_bound(void) {
+    th_setup(tiny_ooo);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    uint8_t d[10] = {0};
+    th_inject(80, lport, 1101, iss + 1, A, 60000, NULL, d, 10);
+    th_inject(80, lport, 1201, iss + 1, A, 60000, NULL, d, 10);
+    th_inject(80, lport, 1301, iss + 1, A, 60000, NULL, d, 10);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_OOO_FULL] == 1);
+    th_check();
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+static void test_paws(void) {
+    th_setup(no_delack);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_opts o = {.has_mss = true, .mss = 1460, .has_timestamp = true, .ts_val = 5000};
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &o, &ev, &iss, &lport);
+    struct mg_tcp_opts t = {.has_timestamp = true, .ts_val = 5001, .ts_ecr = 1};
+    th_inject(80, lport, 1001, iss + 1, A, 60000, &t, "ab", 2);
+    struct th_sent a;
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.ack == 1003 && a.tcp.opts.has_timestamp && a.tcp.opts.ts_ecr == 5001);
+    /* An old timestamp: dropped (PAWS), answered with an ACK, data not taken. */
+    t.ts_val = 4000;
+    th_inject(80, lport, 1003, iss + 1, A, 60000, &t, "cd", 2);
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.ack == 1003);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_OUT_OF_WINDOW] == 1);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+static void test_close_with_unread_data_resets(void) {
+    th_setup(no_delack);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    th_inject(80, lport, 1001, iss + 1, A, 60000, NULL, "unread", 6);
+    th_drain();
+    mg_tcp_close(s);
+    struct th_sent r;
+    CU_ASSERT_FATAL(th_pop(&r));
+    CU_ASSERT((r.tcp.flags & R) && r.tcp.seq == iss + 1);
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+    th_teardown();
+}
+
+static void test_rtt_sets_rto(void) {
+    th_setup(no_delack);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &mss1460, &ev, &iss, &lport);
+    mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    /* Three round trips of 150 ms each (each under the RTO of the moment). */
+    for (int i = 0; i < 3; i++) {
+        send_bytes(s, 10, 0);
+        struct th_sent d;
+        CU_ASSERT_FATAL(th_pop(&d));
+        th_advance(150 * MG_NS_PER_MS);
+        CU_ASSERT(th_pending() == 0);
+        th_inject(80, lport, 1001, d.tcp.seq + 10, A, 60000, NULL, NULL, 0);
+    }
+    send_bytes(s, 10, 0);
+    struct th_sent d;
+    CU_ASSERT_FATAL(th_pop(&d));
+    /* RTO = SRTT + 4*RTTVAR (RFC 6298): samples 0 (handshake), 150, 150, 150 ms give
+     * SRTT 49.5 ms, RTTVAR 74.4 ms, RTO 347 ms. */
+    th_advance(300 * MG_NS_PER_MS);
+    CU_ASSERT(th_pending() == 0);
+    th_advance(100 * MG_NS_PER_MS);
+    CU_ASSERT_FATAL(th_pop(&d));
+    CU_ASSERT(d.len == 10 && d.tcp.seq == iss + 31);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
 static const struct mg_test_case cases[] = {
     {"active open, options, peer MSS", test_active_open},
     {"default MSS 536", test_default_mss_536},
@@ -1021,6 +1166,12 @@ static const struct mg_test_case cases[] = {
     {"orphan FIN-WAIT-2 timeout", test_orphan_fin_wait_2_timeout},
     {"bad segments counted", test_bad_segments_counted},
     {"ICMP and ARP errors", test_icmp_and_arp_errors},
+    {"SYN-ACK retransmission, duplicate SYN", test_syn_ack_retransmit},
+    {"out-of-order FIN", test_ooo_fin_and_bound},
+    {"out-of-order queue bound", test_ooo_queue_bound},
+    {"PAWS", test_paws},
+    {"close with unread data resets", test_close_with_unread_data_resets},
+    {"RTT sets the RTO", test_rtt_sets_rto},
     {NULL, NULL},
 };
 
