@@ -60,7 +60,6 @@ static int bench_init(struct bench *b) {
         cfg.arp_table_len = 1;
         cfg.arp_table[0].ipv4 = ADDR(1 - i);
         mac_of(1 - i, cfg.arp_table[0].mac);
-        cfg.tcp_delayed_ack_ns = 0;
         if (mg_inet_create(&cfg, b->dev[i], &b->clock, 7 + i, &b->inet[i]) < 0 ||
             mg_tcp_layer_create(b->inet[i], &b->tcp[i]) < 0 || mg_udp_layer_create(b->inet[i], &b->udp[i]) < 0)
             return -1;
