@@ -344,8 +344,19 @@ static bool process_ack(struct mg_tcp_sock *c, struct tcp_seg *s) {
 
 /* ------------------------------------------------------------ state processing ---- */
 
+/* RFC 5961 7: challenge ACKs are rate-limited, so a blind attacker cannot turn the
+ * stack into an ACK cannon. */
 static void challenge_ack(struct mg_tcp_sock *c) {
-    c->tcp->stats.challenge_acks_sent++;
+    struct mg_tcp_layer *tcp = c->tcp;
+    uint64_t now = tcp_now(c);
+    if (now - tcp->chack_window_start >= MG_NS_PER_S) {
+        tcp->chack_window_start = now;
+        tcp->chack_count = 0;
+    }
+    if (tcp->chack_count >= TCP_CHALLENGE_ACK_LIMIT)
+        return;
+    tcp->chack_count++;
+    tcp->stats.challenge_acks_sent++;
     tcp_send_ack(c);
 }
 

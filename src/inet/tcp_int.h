@@ -128,7 +128,11 @@ struct mg_tcp_layer {
     uint64_t hash_salt;
     struct mg_tcp_sock *notify_head, *notify_tail, *dead_head;
     unsigned depth;
+    uint64_t chack_window_start; /* challenge ACK rate limit (RFC 5961 7) */
+    uint32_t chack_count;
 };
+
+#define TCP_CHALLENGE_ACK_LIMIT 1000 /* per second and stack, like Linux's default */
 
 /* ---- tcp.c ---- */
 void tcp_enter(struct mg_tcp_layer *tcp);

@@ -1130,6 +1130,25 @@ static void test_rtt_sets_rto(void) {
     th_teardown();
 }
 
+static void test_challenge_ack_rate_limit(void) {
+    th_setup(no_delack);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    for (int i = 0; i < 1100; i++)
+        th_inject(80, lport, 1001 + 1 + (uint32_t)i, 0, R, 0, NULL, NULL, 0);
+    CU_ASSERT(th_pending() == 1000);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->challenge_acks_sent == 1000);
+    th_drain();
+    th_advance(MG_NS_PER_S);
+    th_inject(80, lport, 1005, 0, R, 0, NULL, NULL, 0);
+    CU_ASSERT(th_pending() == 1);
+    CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_ESTABLISHED);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
 static const struct mg_test_case cases[] = {
     {"active open, options, peer MSS", test_active_open},
     {"default MSS 536", test_default_mss_536},
@@ -1172,6 +1191,7 @@ static const struct mg_test_case cases[] = {
     {"PAWS", test_paws},
     {"close with unread data resets", test_close_with_unread_data_resets},
     {"RTT sets the RTO", test_rtt_sets_rto},
+    {"challenge ACK rate limit", test_challenge_ack_rate_limit},
     {NULL, NULL},
 };
 
