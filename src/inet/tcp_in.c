@@ -498,6 +498,7 @@ static void synchronized_input(struct mg_tcp_sock *c, struct tcp_seg *s) {
         c->ts_recent = o->ts_val;
     c->last_rx_ns = tcp_now(c);
     c->keep_sent = 0;
+    c->probes_unanswered = 0;
     if (c->state == MG_TCP_SYN_RECEIVED) {
         if (SEQ_GT(s->ack, c->snd_una) && SEQ_LEQ(s->ack, c->snd_max)) {
             if (c->rtt_timing && c->nretx == 0)

@@ -103,6 +103,7 @@ struct mg_tcp_sock {
     uint64_t rtt_start;
     uint32_t nretx;         /* consecutive timeouts */
     uint32_t persist_shift; /* persist backoff */
+    uint32_t probes_unanswered; /* zero-window probes since the peer last spoke */
     uint32_t keep_sent;     /* keepalive probes unanswered */
     uint64_t last_rx_ns;    /* last segment received (keepalive idle time) */
 

@@ -150,7 +150,11 @@ static void persist_fire(struct mg_timer *t, void *arg) {
     struct mg_tcp_sock *c = arg;
     struct mg_tcp_layer *tcp = c->tcp;
     tcp_enter(tcp);
-    if (persist_needed(c)) {
+    if (persist_needed(c) && c->probes_unanswered >= c->tcp->inet->cfg.tcp_retries) {
+        /* The window stayed shut and the peer stopped answering probes. */
+        fail_timeout(c);
+    } else if (persist_needed(c)) {
+        c->probes_unanswered++;
         if (c->snd_wnd == 0)
             tcp_send_probe(c);
         else

@@ -1149,6 +1149,29 @@ static void test_challenge_ack_rate_limit(void) {
     th_teardown();
 }
 
+static void test_persist_unanswered_times_out(void) {
+    th_setup(few_retries); /* 3 retries */
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 0, &mss1460, &ev, &iss, &lport); /* window 0 from the start */
+    send_bytes(s, 100, 0);
+    CU_ASSERT(th_pending() == 0);
+    uint64_t iv = 200 * MG_NS_PER_MS;
+    for (int i = 0; i < 3; i++) {
+        th_advance(iv);
+        struct th_sent p;
+        CU_ASSERT_FATAL(th_pop(&p));
+        CU_ASSERT(p.len == 0 && p.tcp.seq == iss);
+        iv *= 2;
+    }
+    CU_ASSERT(mg_tcp_error(s) == 0);
+    th_advance(iv);
+    CU_ASSERT(mg_tcp_error(s) == ETIMEDOUT);
+    mg_tcp_close(s);
+    th_teardown();
+}
+
 static const struct mg_test_case cases[] = {
     {"active open, options, peer MSS", test_active_open},
     {"default MSS 536", test_default_mss_536},
@@ -1192,6 +1215,7 @@ static const struct mg_test_case cases[] = {
     {"close with unread data resets", test_close_with_unread_data_resets},
     {"RTT sets the RTO", test_rtt_sets_rto},
     {"challenge ACK rate limit", test_challenge_ack_rate_limit},
+    {"unanswered zero-window probes time out", test_persist_unanswered_times_out},
     {NULL, NULL},
 };
 
