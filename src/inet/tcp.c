@@ -30,16 +30,11 @@ const char *mg_tcp_state_name(enum mg_tcp_state s) {
 }
 
 static const char *const drop_names[MG_TCP_DROP__COUNT] = {
-    [MG_TCP_DROP_MALFORMED] = "malformed",
-    [MG_TCP_DROP_BAD_CKSUM] = "bad_cksum",
-    [MG_TCP_DROP_NO_SOCKET] = "no_socket",
-    [MG_TCP_DROP_BAD_FLAGS] = "bad_flags",
-    [MG_TCP_DROP_OUT_OF_WINDOW] = "out_of_window",
-    [MG_TCP_DROP_BAD_ACK] = "bad_ack",
-    [MG_TCP_DROP_OOO_FULL] = "ooo_full",
-    [MG_TCP_DROP_BACKLOG_FULL] = "backlog_full",
-    [MG_TCP_DROP_RST_INVALID] = "rst_invalid",
-    [MG_TCP_DROP_RECV_BUFFER_FULL] = "recv_buffer_full",
+    [MG_TCP_DROP_MALFORMED] = "malformed",         [MG_TCP_DROP_BAD_CKSUM] = "bad_cksum",
+    [MG_TCP_DROP_NO_SOCKET] = "no_socket",         [MG_TCP_DROP_BAD_FLAGS] = "bad_flags",
+    [MG_TCP_DROP_OUT_OF_WINDOW] = "out_of_window", [MG_TCP_DROP_BAD_ACK] = "bad_ack",
+    [MG_TCP_DROP_OOO_FULL] = "ooo_full",           [MG_TCP_DROP_BACKLOG_FULL] = "backlog_full",
+    [MG_TCP_DROP_RST_INVALID] = "rst_invalid",     [MG_TCP_DROP_RECV_BUFFER_FULL] = "recv_buffer_full",
     [MG_TCP_DROP_NO_BUFFER] = "no_buffer",
 };
 
@@ -174,7 +169,9 @@ static bool bind_conflicts(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) 
 
 /* ----------------------------------------------------- enter/leave, events ---- */
 
-void tcp_enter(struct mg_tcp_layer *tcp) { tcp->depth++; }
+void tcp_enter(struct mg_tcp_layer *tcp) {
+    tcp->depth++;
+}
 
 static void sock_free(struct mg_tcp_sock *c) {
     struct mg_tcp_layer *tcp = c->tcp;
@@ -337,9 +334,13 @@ void mg_tcp_icmp_error(struct mg_tcp_layer *tcp, uint8_t type, uint8_t code, con
     tcp_icmp_error(tcp, type, code, inner, inner_l4, inner_l4_len);
 }
 
-void mg_tcp_neighbor_failed(struct mg_tcp_layer *tcp, uint32_t addr) { tcp_neighbor_failed(tcp, addr); }
+void mg_tcp_neighbor_failed(struct mg_tcp_layer *tcp, uint32_t addr) {
+    tcp_neighbor_failed(tcp, addr);
+}
 
-const struct mg_tcp_stats *mg_tcp_stats(const struct mg_tcp_layer *tcp) { return &tcp->stats; }
+const struct mg_tcp_stats *mg_tcp_stats(const struct mg_tcp_layer *tcp) {
+    return &tcp->stats;
+}
 
 unsigned mg_tcp_connection_count(const struct mg_tcp_layer *tcp) {
     unsigned n = 0;
@@ -446,8 +447,7 @@ static int pick_ephemeral(struct mg_tcp_sock *s, uint32_t laddr, uint32_t raddr,
             /* A port bound explicitly by someone else stays theirs. */
             bool explicit_owner = false;
             for (struct mg_tcp_sock *o = tcp->bind_hash[port_bucket(tcp, port, tcp->bind_mask)]; o; o = o->bind_next)
-                if (o->lport == port && o->has_handle && o->state != MG_TCP_SYN_SENT &&
-                    !tcp_synchronized(o->state))
+                if (o->lport == port && o->has_handle && o->state != MG_TCP_SYN_SENT && !tcp_synchronized(o->state))
                     explicit_owner = true;
             if (explicit_owner)
                 continue;
@@ -481,7 +481,8 @@ int mg_tcp_bind(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
 
 int mg_tcp_listen(struct mg_tcp_sock *s, int backlog) {
     if (s->state == MG_TCP_LISTEN) {
-        s->backlog = backlog <= 0 ? TCP_DEFAULT_BACKLOG : (backlog > TCP_MAX_BACKLOG ? TCP_MAX_BACKLOG : (uint32_t)backlog);
+        s->backlog =
+            backlog <= 0 ? TCP_DEFAULT_BACKLOG : (backlog > TCP_MAX_BACKLOG ? TCP_MAX_BACKLOG : (uint32_t)backlog);
         return 0;
     }
     if (s->state != MG_TCP_CLOSED || s->error)
@@ -969,19 +970,23 @@ int mg_tcp_local(const struct mg_tcp_sock *s, uint32_t *addr, uint16_t *port) {
     return 0;
 }
 
-enum mg_tcp_state mg_tcp_sock_state(const struct mg_tcp_sock *s) { return s->state; }
+enum mg_tcp_state mg_tcp_sock_state(const struct mg_tcp_sock *s) {
+    return s->state;
+}
 
-int mg_tcp_error(const struct mg_tcp_sock *s) { return s->error; }
+int mg_tcp_error(const struct mg_tcp_sock *s) {
+    return s->error;
+}
 
 /* ------------------------------------------------------------ invariants ---- */
 
-#define CHECK(cond, ...)                                                                                     \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            if (why && len)                                                                                  \
-                snprintf(why, len, __VA_ARGS__);                                                             \
-            return -EFAULT;                                                                                  \
-        }                                                                                                    \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            if (why && len)                                                                                            \
+                snprintf(why, len, __VA_ARGS__);                                                                       \
+            return -EFAULT;                                                                                            \
+        }                                                                                                              \
     } while (0)
 
 static int check_sock(const struct mg_tcp_sock *c, char *why, size_t len) {
@@ -1043,8 +1048,8 @@ static int check_sock(const struct mg_tcp_sock *c, char *why, size_t len) {
     CHECK(c->sq_bytes <= c->snd_buf_size + 0u || c->sq_bytes == 0, "port %u: send queue over its size", port);
     /* Receive window: what we advertised fits in the buffer next to unread data. */
     if (c->state != MG_TCP_SYN_SENT) {
-        CHECK(SEQ_GEQ(c->rcv_adv, c->rcv_nxt) || c->fin_rcvd, "port %u %s: advertised edge %u left of rcv_nxt %u",
-              port, st, c->rcv_adv, c->rcv_nxt);
+        CHECK(SEQ_GEQ(c->rcv_adv, c->rcv_nxt) || c->fin_rcvd, "port %u %s: advertised edge %u left of rcv_nxt %u", port,
+              st, c->rcv_adv, c->rcv_nxt);
         if (!c->fin_rcvd)
             CHECK(c->rq_bytes + (c->rcv_adv - c->rcv_nxt) <= c->rcv_buf_size,
                   "port %u %s: %u unread + window %u exceed the buffer %u", port, st, c->rq_bytes,

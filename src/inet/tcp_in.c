@@ -71,7 +71,9 @@ static void rq_append(struct mg_tcp_sock *c, struct mg_buf *b) {
 
 #define OOO_FIN (1ull << 32)
 
-static uint32_t ooo_seq(const struct mg_buf *b) { return (uint32_t)b->user; }
+static uint32_t ooo_seq(const struct mg_buf *b) {
+    return (uint32_t)b->user;
+}
 
 static void ooo_unlink_next(struct mg_tcp_sock *c, struct mg_buf **pp) {
     struct mg_buf *b = *pp;
@@ -213,8 +215,7 @@ static void deliver_in_order(struct mg_tcp_sock *c, struct tcp_seg *s, bool fin)
 static void process_text(struct mg_tcp_sock *c, struct tcp_seg *s) {
     bool fin = (s->flags & MG_TCP_FIN) != 0;
     uint32_t seq = s->seq;
-    if (s->len && !(c->state == MG_TCP_ESTABLISHED || c->state == MG_TCP_FIN_WAIT_1 ||
-                    c->state == MG_TCP_FIN_WAIT_2)) {
+    if (s->len && !(c->state == MG_TCP_ESTABLISHED || c->state == MG_TCP_FIN_WAIT_1 || c->state == MG_TCP_FIN_WAIT_2)) {
         /* Data after the peer's FIN: ignore it. */
         s->len = 0;
         fin = false;
@@ -637,8 +638,8 @@ void tcp_input(void *ctx, struct mg_buf *buf, const struct mg_ipv4_hdr *ip) {
     if (c && c->state == MG_TCP_TIME_WAIT && (s.flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST)) == MG_TCP_SYN) {
         /* A new incarnation may reuse the 4-tuple if it is unambiguously newer (RFC 6191
          * with timestamps, RFC 1122 4.2.2.13 without). */
-        bool newer = (c->ts_ok && s.th.opts.has_timestamp) ? SEQ_GT(s.th.opts.ts_val, c->ts_recent)
-                                                            : SEQ_GT(s.seq, c->rcv_nxt);
+        bool newer =
+            (c->ts_ok && s.th.opts.has_timestamp) ? SEQ_GT(s.th.opts.ts_val, c->ts_recent) : SEQ_GT(s.seq, c->rcv_nxt);
         if (newer && tcp_listen_lookup(tcp, ip->dst, s.th.dport)) {
             iss_floor = c->snd_max + 65536u;
             have_floor = true;

@@ -20,9 +20,9 @@
 #define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
-#define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: peer sent no MSS option */
-#define TCP_MAX_WSCALE 14       /* RFC 7323 2.3 */
-#define TCP_TS_OPT_LEN 12       /* timestamps, NOP-padded */
+#define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1: peer sent no MSS option */
+#define TCP_MAX_WSCALE 14   /* RFC 7323 2.3 */
+#define TCP_TS_OPT_LEN 12   /* timestamps, NOP-padded */
 #define TCP_DEFAULT_BACKLOG 128
 #define TCP_MAX_BACKLOG 65535
 #define TCP_TS_TICK_NS 1000000ull /* timestamp clock: 1 ms per tick */
@@ -101,11 +101,11 @@ struct mg_tcp_sock {
     bool have_rtt, rtt_timing;
     uint32_t rtt_seq;
     uint64_t rtt_start;
-    uint32_t nretx;         /* consecutive timeouts */
-    uint32_t persist_shift; /* persist backoff */
+    uint32_t nretx;             /* consecutive timeouts */
+    uint32_t persist_shift;     /* persist backoff */
     uint32_t probes_unanswered; /* zero-window probes since the peer last spoke */
-    uint32_t keep_sent;     /* keepalive probes unanswered */
-    uint64_t last_rx_ns;    /* last segment received (keepalive idle time) */
+    uint32_t keep_sent;         /* keepalive probes unanswered */
+    uint64_t last_rx_ns;        /* last segment received (keepalive idle time) */
 
     /* Congestion control (RFC 5681, RFC 6582). */
     uint32_t cwnd, ssthresh, dupacks, recover, bytes_acked;
@@ -204,8 +204,14 @@ void tcp_cc_ack(struct mg_tcp_sock *c, uint32_t acked);
 void tcp_cc_dupack(struct mg_tcp_sock *c);
 void tcp_cc_timeout(struct mg_tcp_sock *c);
 
-static inline uint32_t tcp_data_end(const struct mg_tcp_sock *c) { return c->snd_buf_seq + c->sq_bytes; }
-static inline bool tcp_synchronized(enum mg_tcp_state s) { return s >= MG_TCP_ESTABLISHED; }
-static inline void tcp_drop(struct mg_tcp_layer *tcp, enum mg_tcp_drop why) { tcp->stats.drops[why]++; }
+static inline uint32_t tcp_data_end(const struct mg_tcp_sock *c) {
+    return c->snd_buf_seq + c->sq_bytes;
+}
+static inline bool tcp_synchronized(enum mg_tcp_state s) {
+    return s >= MG_TCP_ESTABLISHED;
+}
+static inline void tcp_drop(struct mg_tcp_layer *tcp, enum mg_tcp_drop why) {
+    tcp->stats.drops[why]++;
+}
 
 #endif /* MARGAY_INET_TCP_INT_H */

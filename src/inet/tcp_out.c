@@ -15,7 +15,9 @@
 
 /* ------------------------------------------------------------ send queue ---- */
 
-static struct tcp_sndent *sq_at(struct mg_tcp_sock *c, uint32_t i) { return &c->sq[(c->sq_head + i) % c->sq_cap]; }
+static struct tcp_sndent *sq_at(struct mg_tcp_sock *c, uint32_t i) {
+    return &c->sq[(c->sq_head + i) % c->sq_cap];
+}
 
 static int sq_grow(struct mg_tcp_sock *c) {
     uint32_t ncap = c->sq_cap ? c->sq_cap * 2 : 16;
@@ -121,7 +123,9 @@ static void sq_copy(struct mg_tcp_sock *c, uint32_t qoff, uint8_t *dst, uint32_t
 
 /* ------------------------------------------------------------ windows ---- */
 
-uint32_t tcp_flight(const struct mg_tcp_sock *c) { return c->snd_max - c->snd_una; }
+uint32_t tcp_flight(const struct mg_tcp_sock *c) {
+    return c->snd_max - c->snd_una;
+}
 
 uint32_t tcp_rcv_window_avail(const struct mg_tcp_sock *c) {
     return c->rcv_buf_size > c->rq_bytes ? c->rcv_buf_size - c->rq_bytes : 0;
@@ -282,7 +286,9 @@ int tcp_send_syn(struct mg_tcp_sock *c) {
 /* A pure ACK carries SND.MAX: after a timeout rewinds snd_nxt, the peer may already
  * hold bytes up to snd_max, and an older sequence number would look out of window
  * to it and draw an ACK back (two such peers would ACK each other forever). */
-int tcp_send_ack(struct mg_tcp_sock *c) { return xmit(c, c->snd_max, MG_TCP_ACK, 0); }
+int tcp_send_ack(struct mg_tcp_sock *c) {
+    return xmit(c, c->snd_max, MG_TCP_ACK, 0);
+}
 
 int tcp_send_rst(struct mg_tcp_sock *c) {
     if (c->state == MG_TCP_SYN_SENT || c->state == MG_TCP_CLOSED || c->state == MG_TCP_LISTEN)
@@ -290,7 +296,9 @@ int tcp_send_rst(struct mg_tcp_sock *c) {
     return xmit(c, c->snd_max, MG_TCP_RST | MG_TCP_ACK, 0);
 }
 
-int tcp_send_probe(struct mg_tcp_sock *c) { return xmit(c, c->snd_una - 1, MG_TCP_ACK, 0); }
+int tcp_send_probe(struct mg_tcp_sock *c) {
+    return xmit(c, c->snd_una - 1, MG_TCP_ACK, 0);
+}
 
 int tcp_xmit_data(struct mg_tcp_sock *c, uint32_t seq, uint32_t len, bool with_fin) {
     uint8_t flags = MG_TCP_ACK;
@@ -385,8 +393,7 @@ static void output_segments(struct mg_tcp_sock *c, bool force) {
         if (fin_now || force)
             break;
     }
-    if (!sent && c->ack_now && c->state != MG_TCP_CLOSED && c->state != MG_TCP_LISTEN &&
-        c->state != MG_TCP_SYN_SENT)
+    if (!sent && c->ack_now && c->state != MG_TCP_CLOSED && c->state != MG_TCP_LISTEN && c->state != MG_TCP_SYN_SENT)
         tcp_send_ack(c);
 }
 

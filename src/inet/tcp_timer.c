@@ -7,9 +7,13 @@
 
 #include "inet/tcp_int.h"
 
-uint64_t tcp_now(const struct mg_tcp_sock *c) { return mg_inet_now(c->tcp->inet); }
+uint64_t tcp_now(const struct mg_tcp_sock *c) {
+    return mg_inet_now(c->tcp->inet);
+}
 
-static struct mg_timers *timers_of(struct mg_tcp_sock *c) { return &c->tcp->inet->timers; }
+static struct mg_timers *timers_of(struct mg_tcp_sock *c) {
+    return &c->tcp->inet->timers;
+}
 
 static uint64_t min_rto(const struct mg_tcp_sock *c) {
     uint64_t v = c->tcp->inet->cfg.tcp_min_rto_ns;
@@ -43,7 +47,9 @@ void tcp_rtt_sample(struct mg_tcp_sock *c, uint64_t r) {
     c->rto = clamp_rto(c, c->srtt + 4 * c->rttvar);
 }
 
-void tcp_arm_rexmit(struct mg_tcp_sock *c) { mg_timer_arm(timers_of(c), &c->t_rexmit, tcp_now(c) + c->rto); }
+void tcp_arm_rexmit(struct mg_tcp_sock *c) {
+    mg_timer_arm(timers_of(c), &c->t_rexmit, tcp_now(c) + c->rto);
+}
 
 void tcp_rexmit_update(struct mg_tcp_sock *c) {
     bool outstanding = c->snd_una != c->snd_max && c->state != MG_TCP_CLOSED && c->state != MG_TCP_TIME_WAIT &&
@@ -167,7 +173,9 @@ static void persist_fire(struct mg_timer *t, void *arg) {
     tcp_leave(tcp);
 }
 
-static bool keepalive_state(enum mg_tcp_state s) { return s == MG_TCP_ESTABLISHED || s == MG_TCP_CLOSE_WAIT; }
+static bool keepalive_state(enum mg_tcp_state s) {
+    return s == MG_TCP_ESTABLISHED || s == MG_TCP_CLOSE_WAIT;
+}
 
 void tcp_keepalive_reset(struct mg_tcp_sock *c) {
     c->keep_sent = 0;

@@ -14,7 +14,9 @@
 #define R MG_TCP_RST
 #define P MG_TCP_PSH
 
-static void no_delack(struct mg_config *cfg) { cfg->tcp_delayed_ack_ns = 0; }
+static void no_delack(struct mg_config *cfg) {
+    cfg->tcp_delayed_ack_ns = 0;
+}
 
 static struct mg_buf *mkbuf(uint32_t len, uint8_t fill) {
     struct mg_buf *b = mg_buf_alloc_heap(len, 0);
@@ -107,8 +109,13 @@ static void test_passive_open(void) {
     struct mg_tcp_sock *l = mg_tcp_open(th.tcp, th_record, &lev);
     CU_ASSERT(mg_tcp_bind(l, 0, 7000) == 0);
     CU_ASSERT(mg_tcp_listen(l, 4) == 0);
-    struct mg_tcp_opts o = {.has_mss = true, .mss = 1400, .has_wscale = true, .wscale = 7, .has_timestamp = true,
-                            .ts_val = 777, .ts_ecr = 0};
+    struct mg_tcp_opts o = {.has_mss = true,
+                            .mss = 1400,
+                            .has_wscale = true,
+                            .wscale = 7,
+                            .has_timestamp = true,
+                            .ts_val = 777,
+                            .ts_ecr = 0};
     th_inject(40000, 7000, 9000, 0, S, 30000, &o, NULL, 0);
     struct th_sent sa;
     CU_ASSERT_FATAL(th_pop(&sa));
@@ -141,8 +148,8 @@ static void test_passive_open(void) {
         CU_ASSERT(d.tcp.window == (1u << 20) >> 5 || d.tcp.window == 32767);
         sent += d.len;
     }
-    /* 9 full segments (peer MSS 1400 less 12 bytes of timestamps); the 308-byte rest is less than half the largest window the
-     * peer offered: sender-side SWS avoidance holds it. */
+    /* 9 full segments (peer MSS 1400 less 12 bytes of timestamps); the 308-byte rest is less than half the largest
+     * window the peer offered: sender-side SWS avoidance holds it. */
     CU_ASSERT(sent == 9 * 1388);
     mg_tcp_abort(c);
     mg_tcp_close(l);
@@ -258,7 +265,7 @@ static void test_simultaneous_close(void) {
     struct th_sent ack;
     CU_ASSERT_FATAL(th_pop(&ack));
     CU_ASSERT(ack.tcp.flags == A && ack.tcp.seq == iss + 2 && ack.tcp.ack == 1002); /* CLOSING */
-    th_inject(80, lport, 1002, iss + 2, A, 60000, NULL, NULL, 0); /* TIME-WAIT */
+    th_inject(80, lport, 1002, iss + 2, A, 60000, NULL, NULL, 0);                   /* TIME-WAIT */
     CU_ASSERT(th_pending() == 0);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
     th_check();
@@ -404,8 +411,12 @@ static void prep_closing(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss) {
 
 /* The states reached after close() have no handle: check with the connection count. */
 static struct mg_tcp_sock *g_closed_sock;
-static void test_rst_established(void) { rst_in_state(prep_none, MG_TCP_ESTABLISHED, 1001, ECONNRESET); }
-static void test_rst_close_wait(void) { rst_in_state(prep_close_wait, MG_TCP_CLOSE_WAIT, 1002, ECONNRESET); }
+static void test_rst_established(void) {
+    rst_in_state(prep_none, MG_TCP_ESTABLISHED, 1001, ECONNRESET);
+}
+static void test_rst_close_wait(void) {
+    rst_in_state(prep_close_wait, MG_TCP_CLOSE_WAIT, 1002, ECONNRESET);
+}
 
 static void rst_after_close(void (*prep)(struct mg_tcp_sock *, uint16_t, uint32_t), enum mg_tcp_state want,
                             uint32_t rcv_nxt) {
@@ -430,10 +441,18 @@ static void rst_after_close(void (*prep)(struct mg_tcp_sock *, uint16_t, uint32_
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
     th_teardown();
 }
-static void test_rst_fin_wait_1(void) { rst_after_close(prep_fin_wait_1, MG_TCP_FIN_WAIT_1, 1001); }
-static void test_rst_fin_wait_2(void) { rst_after_close(prep_fin_wait_2, MG_TCP_FIN_WAIT_2, 1001); }
-static void test_rst_last_ack(void) { rst_after_close(prep_last_ack, MG_TCP_LAST_ACK, 1002); }
-static void test_rst_closing(void) { rst_after_close(prep_closing, MG_TCP_CLOSING, 1002); }
+static void test_rst_fin_wait_1(void) {
+    rst_after_close(prep_fin_wait_1, MG_TCP_FIN_WAIT_1, 1001);
+}
+static void test_rst_fin_wait_2(void) {
+    rst_after_close(prep_fin_wait_2, MG_TCP_FIN_WAIT_2, 1001);
+}
+static void test_rst_last_ack(void) {
+    rst_after_close(prep_last_ack, MG_TCP_LAST_ACK, 1002);
+}
+static void test_rst_closing(void) {
+    rst_after_close(prep_closing, MG_TCP_CLOSING, 1002);
+}
 
 static void test_rst_time_wait(void) {
     th_setup(no_delack);
@@ -937,8 +956,8 @@ static void test_bad_segments_counted(void) {
     struct mg_eth_hdr eh = {.ethertype = MG_ETHERTYPE_IPV4};
     memcpy(eh.dst, th.dev.mac, 6);
     mg_eth_build(p, 14, &eh);
-    struct mg_ipv4_hdr ih = {.hdr_len = 20, .total_len = 40, .ttl = 64, .proto = 6, .src = TH_PEER_IP,
-                             .dst = TH_LOCAL_IP};
+    struct mg_ipv4_hdr ih = {
+        .hdr_len = 20, .total_len = 40, .ttl = 64, .proto = 6, .src = TH_PEER_IP, .dst = TH_LOCAL_IP};
     mg_ipv4_build(p + 14, 20, &ih, true);
     struct mg_tcp_hdr h = {.sport = 1, .dport = 2, .flags = S, .cksum = 0x1234};
     mg_tcp_build(p + 34, 20, &h);
@@ -958,8 +977,13 @@ static void test_icmp_and_arp_errors(void) {
     CU_ASSERT_FATAL(mg_tcp_connect(s, TH_PEER_IP, 80) == 0);
     struct th_sent syn;
     CU_ASSERT_FATAL(th_pop(&syn));
-    uint8_t l4[8] = {(uint8_t)(syn.tcp.sport >> 8), (uint8_t)syn.tcp.sport, 0, 80,
-                     (uint8_t)(syn.tcp.seq >> 24), (uint8_t)(syn.tcp.seq >> 16), (uint8_t)(syn.tcp.seq >> 8),
+    uint8_t l4[8] = {(uint8_t)(syn.tcp.sport >> 8),
+                     (uint8_t)syn.tcp.sport,
+                     0,
+                     80,
+                     (uint8_t)(syn.tcp.seq >> 24),
+                     (uint8_t)(syn.tcp.seq >> 16),
+                     (uint8_t)(syn.tcp.seq >> 8),
                      (uint8_t)syn.tcp.seq};
     struct mg_ipv4_hdr inner = {.hdr_len = 20, .proto = 6, .src = TH_LOCAL_IP, .dst = TH_PEER_IP};
     mg_tcp_icmp_error(th.tcp, MG_ICMP_DEST_UNREACH, MG_ICMP_CODE_PORT_UNREACH, &inner, l4, 8);
@@ -1219,4 +1243,6 @@ static const struct mg_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(void) { return mg_run_tests("tcp_seg", cases); }
+int main(void) {
+    return mg_run_tests("tcp_seg", cases);
+}

@@ -319,7 +319,10 @@ static struct run_result echo_run(unsigned nconn, size_t size, double loss, uint
         dump_layer(sh, SERVER);
         dump_layer(sh, CLIENT);
     }
-    struct run_result r = {.done = e.done, .failed = e.failed, .fail_errno = e.fail_errno, .corrupt = e.corrupt,
+    struct run_result r = {.done = e.done,
+                           .failed = e.failed,
+                           .fail_errno = e.fail_errno,
+                           .corrupt = e.corrupt,
                            .sim_ns = simhosts_now(sh) - start};
     check_layers(sh);
     /* Let every connection finish closing (TIME-WAIT included). */
@@ -353,8 +356,8 @@ static void echo_ok(unsigned nconn, size_t size, double loss, uint64_t seed) {
     if (getenv("TCP_SIM_VERBOSE"))
         fprintf(stderr, "[echo %u x %zu loss %.2f: %.1f s simulated] ", nconn, size, loss, r.sim_ns / 1e9);
     if (r.done != nconn || r.corrupt)
-        fprintf(stderr, "echo %u x %zu loss %.2f: done %u failed %u (errno %d) corrupt %d\n", nconn, size, loss,
-                r.done, r.failed, r.fail_errno, r.corrupt);
+        fprintf(stderr, "echo %u x %zu loss %.2f: done %u failed %u (errno %d) corrupt %d\n", nconn, size, loss, r.done,
+                r.failed, r.fail_errno, r.corrupt);
     CU_ASSERT_EQUAL(r.done, nconn);
     CU_ASSERT_EQUAL(r.failed, 0);
     CU_ASSERT(!r.corrupt);
@@ -375,7 +378,9 @@ static void test_echo_sizes(void) {
     echo_ok(1, 1024 * 1024, 0, 4);
 }
 
-static void test_echo_16mib(void) { echo_ok(1, BIG_SIZE, 0, 5); }
+static void test_echo_16mib(void) {
+    echo_ok(1, BIG_SIZE, 0, 5);
+}
 
 static void test_echo_concurrent(void) {
     echo_ok(10, 1024, 0, 6);
@@ -424,7 +429,9 @@ static int connect_error(bool static_arp, unsigned target_host_index, uint16_t p
     return err;
 }
 
-static void test_connect_refused(void) { CU_ASSERT_EQUAL(connect_error(true, SERVER, 9, 0), ECONNREFUSED); }
+static void test_connect_refused(void) {
+    CU_ASSERT_EQUAL(connect_error(true, SERVER, 9, 0), ECONNREFUSED);
+}
 
 static void test_connect_unreachable(void) {
     CU_ASSERT_EQUAL(connect_error(false, SERVER, 9, 0x0a000063u /* 10.0.0.99: nobody */), EHOSTUNREACH);
@@ -476,4 +483,6 @@ static const struct mg_test_case cases[] = {
     {NULL, NULL},
 };
 
-int main(void) { return mg_run_tests("tcp_sim", cases); }
+int main(void) {
+    return mg_run_tests("tcp_sim", cases);
+}
