@@ -332,6 +332,12 @@ static void test_rst_syn_received(void) {
     th_inject(40000, 7000, 9001, 0, R, 0, NULL, NULL, 0);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0); /* back to just LISTEN */
     CU_ASSERT(th_pending() == 0);
+    /* A RST to the listener itself is ignored (and counted). */
+    uint64_t inv = mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_RST_INVALID];
+    th_inject(40000, 7000, 9001, 0, R, 0, NULL, NULL, 0);
+    CU_ASSERT(th_pending() == 0);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_RST_INVALID] == inv + 1);
+    CU_ASSERT(mg_tcp_sock_state(l) == MG_TCP_LISTEN);
     /* A bad ACK to SYN-RECEIVED draws a RST with seq = SEG.ACK. */
     th_inject(40001, 7000, 9000, 0, S, 30000, NULL, NULL, 0);
     CU_ASSERT_FATAL(th_pop(&sa));

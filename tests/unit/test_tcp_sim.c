@@ -437,6 +437,61 @@ static void test_connect_unreachable(void) {
     CU_ASSERT_EQUAL(connect_error(false, SERVER, 9, 0x0a000063u /* 10.0.0.99: nobody */), EHOSTUNREACH);
 }
 
+/* Connects host 1 to a listener on host 0; returns both ends' qds. */
+static void connected_pair(struct simhosts *sh, int *lqd, int *sqd, int *cqd) {
+    simhosts_use(sh, SERVER);
+    CU_ASSERT_EQUAL_FATAL(demi_socket(lqd, AF_INET, SOCK_STREAM, 0), 0);
+    struct sockaddr_in sin = simhosts_sockaddr(sh, SERVER, 80);
+    CU_ASSERT_EQUAL_FATAL(demi_bind(*lqd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    CU_ASSERT_EQUAL_FATAL(demi_listen(*lqd, 8), 0);
+    demi_qtoken_t aqt, cqt;
+    CU_ASSERT_EQUAL_FATAL(demi_accept(&aqt, *lqd), 0);
+    simhosts_use(sh, CLIENT);
+    CU_ASSERT_EQUAL_FATAL(demi_socket(cqd, AF_INET, SOCK_STREAM, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(demi_connect(&cqt, *cqd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    demi_qresult_t qr;
+    CU_ASSERT_EQUAL_FATAL(simhosts_wait(sh, CLIENT, cqt, &qr, MG_NS_PER_S), 0);
+    CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_CONNECT);
+    CU_ASSERT_EQUAL_FATAL(simhosts_wait(sh, SERVER, aqt, &qr, MG_NS_PER_S), 0);
+    CU_ASSERT_EQUAL_FATAL(qr.qr_opcode, DEMI_OPC_ACCEPT);
+    *sqd = qr.qr_value.ares.qd;
+}
+
+static void test_close_cancels_and_reset_fails_pops(void) {
+    struct simhosts_params p = {.n = 2, .seed = 5, .static_arp = true};
+    struct simhosts *sh = NULL;
+    CU_ASSERT_EQUAL_FATAL(simhosts_create(&p, &sh), 0);
+    int lqd, sqd, cqd;
+    connected_pair(sh, &lqd, &sqd, &cqd);
+    /* A pending pop is cancelled by close. */
+    simhosts_use(sh, SERVER);
+    demi_qtoken_t sp;
+    CU_ASSERT_EQUAL_FATAL(demi_pop(&sp, sqd), 0);
+    /* The client's pending pop fails with ECONNRESET when the server aborts. */
+    simhosts_use(sh, CLIENT);
+    demi_qtoken_t cp;
+    CU_ASSERT_EQUAL_FATAL(demi_pop(&cp, cqd), 0);
+    simhosts_use(sh, SERVER);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    CU_ASSERT_EQUAL(demi_setsockopt(sqd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    CU_ASSERT_EQUAL(demi_close(sqd), 0);
+    demi_qresult_t qr;
+    CU_ASSERT_EQUAL_FATAL(simhosts_wait(sh, SERVER, sp, &qr, MG_NS_PER_S), 0);
+    CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_FAILED);
+    CU_ASSERT_EQUAL(qr.qr_ret, ECANCELED);
+    CU_ASSERT_EQUAL_FATAL(simhosts_wait(sh, CLIENT, cp, &qr, MG_NS_PER_S), 0);
+    CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_FAILED);
+    CU_ASSERT_EQUAL(qr.qr_ret, ECONNRESET);
+    simhosts_use(sh, CLIENT);
+    demi_close(cqd);
+    simhosts_use(sh, SERVER);
+    demi_close(lqd);
+    check_layers(sh);
+    CU_ASSERT_EQUAL(mg_tcp_connection_count(simhosts_inet(sh, SERVER)->tcp), 0);
+    CU_ASSERT_EQUAL(mg_tcp_connection_count(simhosts_inet(sh, CLIENT)->tcp), 0);
+    simhosts_destroy(sh);
+}
+
 struct trace {
     uint64_t hash;
     uint64_t frames;
@@ -480,6 +535,7 @@ static const struct mg_test_case cases[] = {
     {"connect to a closed port: ECONNREFUSED", test_connect_refused},
     {"connect to an absent host: EHOSTUNREACH", test_connect_unreachable},
     {"same seed, same frames", test_deterministic},
+    {"close cancels pops; a reset fails them", test_close_cancels_and_reset_fails_pops},
     {NULL, NULL},
 };
 
