@@ -1061,6 +1061,11 @@ static int check_sock(const struct mg_tcp_sock *c, char *why, size_t len) {
     CHECK(mg_timer_armed(&c->t_rexmit) == outstanding, "port %u %s: rexmit timer %s with %u bytes outstanding", port,
           st, mg_timer_armed(&c->t_rexmit) ? "armed" : "idle", c->snd_max - c->snd_una);
     CHECK(!(mg_timer_armed(&c->t_persist) && outstanding), "port %u %s: persist and rexmit both armed", port, st);
+    CHECK(!mg_timer_armed(&c->t_delack) || c->segs_unacked > 0, "port %u %s: delayed-ACK timer with nothing to ACK",
+          port, st);
+    CHECK(!mg_timer_armed(&c->t_keep) || c->keepalive, "port %u %s: keepalive timer without SO_KEEPALIVE", port, st);
+    CHECK(!(c->keepalive && c->state == MG_TCP_ESTABLISHED) || mg_timer_armed(&c->t_keep),
+          "port %u %s: SO_KEEPALIVE without its timer", port, st);
     return 0;
 }
 
