@@ -184,7 +184,10 @@ static void tcp_bulk(struct bench *b, unsigned mib) {
     uint64_t dt = mono_ns() - t0;
     const struct mg_tcp_stats *st = mg_tcp_stats(b->tcp[0]);
     printf("| TCP bulk one-way throughput         | %10.2f Gbit/s |\n", (double)total * 8 / (double)dt);
-    printf("| TCP bulk segments sent (MSS %u)   | %10lu        |\n", 1460u, (unsigned long)st->segs_out);
+    int mss = 0;
+    socklen_t ml = sizeof(mss);
+    mg_tcp_getsockopt(cli, IPPROTO_TCP, TCP_MAXSEG, &mss, &ml);
+    printf("| TCP bulk segments sent (%4d B each) | %10lu        |\n", mss, (unsigned long)st->segs_out);
     mg_buf_free(src);
     mg_tcp_abort(cli);
     mg_tcp_abort(srv);
