@@ -1268,6 +1268,32 @@ static void test_random_segments(void) {
     th_teardown();
 }
 
+static void two_ports(struct mg_config *cfg) {
+    cfg->ephemeral_port_min = 50000;
+    cfg->ephemeral_port_max = 50001;
+}
+
+static void test_ephemeral_ports(void) {
+    th_setup(two_ports);
+    struct mg_tcp_sock *a = mg_tcp_open(th.tcp, NULL, NULL);
+    struct mg_tcp_sock *b = mg_tcp_open(th.tcp, NULL, NULL);
+    struct mg_tcp_sock *c = mg_tcp_open(th.tcp, NULL, NULL);
+    struct mg_tcp_sock *d = mg_tcp_open(th.tcp, NULL, NULL);
+    CU_ASSERT(mg_tcp_connect(a, TH_PEER_IP, 80) == 0);
+    CU_ASSERT(mg_tcp_connect(b, TH_PEER_IP, 80) == 0);
+    CU_ASSERT(mg_tcp_connect(c, TH_PEER_IP, 80) == -EADDRNOTAVAIL); /* both 4-tuples taken */
+    CU_ASSERT(mg_tcp_connect(d, TH_PEER_IP, 81) == 0);              /* another peer port: fine */
+    uint16_t pa, pb;
+    mg_tcp_local(a, NULL, &pa);
+    mg_tcp_local(b, NULL, &pb);
+    CU_ASSERT(pa != pb && pa >= 50000 && pa <= 50001 && pb >= 50000 && pb <= 50001);
+    mg_tcp_close(a);
+    mg_tcp_close(b);
+    mg_tcp_close(c);
+    mg_tcp_close(d);
+    th_teardown();
+}
+
 static const struct mg_test_case cases[] = {
     {"active open, options, peer MSS", test_active_open},
     {"default MSS 536", test_default_mss_536},
@@ -1313,6 +1339,7 @@ static const struct mg_test_case cases[] = {
     {"challenge ACK rate limit", test_challenge_ack_rate_limit},
     {"unanswered zero-window probes time out", test_persist_unanswered_times_out},
     {"random segments keep the invariants", test_random_segments},
+    {"ephemeral ports", test_ephemeral_ports},
     {NULL, NULL},
 };
 
