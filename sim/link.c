@@ -120,7 +120,9 @@ static void heap_clear(struct endpoint *ep) {
 
 /* ---- the switch's MAC table ---- */
 
-static bool mac_is_group(const uint8_t *mac) { return (mac[0] & 1) != 0; }
+static bool mac_is_group(const uint8_t *mac) {
+    return (mac[0] & 1) != 0;
+}
 
 static int mac_lookup(const struct mg_sim_link *l, const uint8_t *mac) {
     for (unsigned i = 0; i < SIM_MAC_TABLE; i++)
@@ -223,8 +225,7 @@ static void tap(struct mg_sim_link *l, enum mg_sim_tap_event ev, uint64_t t, uns
         l->params.tap(l->params.tap_ctx, ev, t, from, to, f, len);
 }
 
-static void send_to(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len,
-                    uint64_t now) {
+static void send_to(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len, uint64_t now) {
     struct endpoint *dst = l->eps[to];
     const struct path *p = &l->paths[from][to];
     tap(l, MG_SIM_TAP_SENT, now, from, to, f, len);
@@ -346,7 +347,9 @@ static void ep_detach(struct endpoint *ep) {
     ep->dev.pool = NULL;
 }
 
-static void ep_destroy(struct mg_netdev *dev) { ep_detach(dev->priv); }
+static void ep_destroy(struct mg_netdev *dev) {
+    ep_detach(dev->priv);
+}
 
 static const struct mg_netdev_ops sim_ops = {
     .rx_burst = ep_rx_burst,
@@ -424,7 +427,9 @@ int mg_sim_link_add_endpoint(struct mg_sim_link *l, const struct mg_sim_endpoint
     return (int)ep->index;
 }
 
-unsigned mg_sim_link_endpoint_count(const struct mg_sim_link *l) { return l->n; }
+unsigned mg_sim_link_endpoint_count(const struct mg_sim_link *l) {
+    return l->n;
+}
 
 int mg_sim_link_set_path(struct mg_sim_link *l, unsigned from, unsigned to, uint64_t latency_ns, double loss) {
     if (from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !(loss >= 0 && loss <= 1))

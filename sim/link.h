@@ -37,12 +37,12 @@ typedef void (*mg_sim_tap_fn)(void *ctx, enum mg_sim_tap_event event, uint64_t t
                               const uint8_t *frame, size_t len);
 
 struct mg_sim_link_params {
-    struct mg_clock *clock;      /* required; the link only reads it */
+    struct mg_clock *clock; /* required; the link only reads it */
     uint64_t seed;
-    uint64_t latency_ns;         /* default one-way latency of every direction */
-    double loss;                 /* default loss probability of every direction, 0..1 */
-    bool learn_macs;             /* also learn source MACs seen on each endpoint */
-    mg_sim_tap_fn tap;           /* optional */
+    uint64_t latency_ns; /* default one-way latency of every direction */
+    double loss;         /* default loss probability of every direction, 0..1 */
+    bool learn_macs;     /* also learn source MACs seen on each endpoint */
+    mg_sim_tap_fn tap;   /* optional */
     void *tap_ctx;
 };
 
@@ -57,11 +57,11 @@ struct mg_sim_endpoint_params {
 };
 
 struct mg_sim_endpoint_stats {
-    uint64_t sent;              /* frames this endpoint put on the wire */
-    uint64_t delivered;         /* frames this endpoint received */
-    uint64_t lost;              /* frames toward this endpoint the link lost */
-    uint64_t dropped_no_buf;    /* frames toward this endpoint its pool could not take */
-    uint64_t dropped_too_big;   /* frames this endpoint sent that exceeded its MTU */
+    uint64_t sent;            /* frames this endpoint put on the wire */
+    uint64_t delivered;       /* frames this endpoint received */
+    uint64_t lost;            /* frames toward this endpoint the link lost */
+    uint64_t dropped_no_buf;  /* frames toward this endpoint its pool could not take */
+    uint64_t dropped_too_big; /* frames this endpoint sent that exceeded its MTU */
 };
 
 int mg_sim_link_create(const struct mg_sim_link_params *params, struct mg_sim_link **out);

@@ -36,3 +36,11 @@ tests_unit_test_sim_link_SOURCES = tests/unit/test_sim_link.c
 tests_unit_test_sim_link_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_sim_link_LDADD = $(MG_TEST_LIBS)
 endif
+
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_libos_inet
+TESTS += tests/unit/test_libos_inet
+tests_unit_test_libos_inet_SOURCES = tests/unit/test_libos_inet.c
+tests_unit_test_libos_inet_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_libos_inet_LDADD = $(MG_TEST_LIBS)
+endif

@@ -16,9 +16,9 @@
 
 #include "inet/inet_priv.h"
 
-#define ARP_BUCKETS 256u      /* power of two */
-#define ARP_DYNAMIC_MAX 256u  /* learned/pending entries besides the static ones */
-#define ARP_PENDING_MAX 16u   /* frames waiting for one resolution */
+#define ARP_BUCKETS 256u     /* power of two */
+#define ARP_DYNAMIC_MAX 256u /* learned/pending entries besides the static ones */
+#define ARP_PENDING_MAX 16u  /* frames waiting for one resolution */
 #define ARP_NIL (-1)
 
 enum arp_state {
@@ -33,11 +33,11 @@ struct arp_entry {
     struct mg_arp_cache *cache;
     uint32_t addr;
     uint8_t mac[MG_ETH_ALEN];
-    uint8_t state;         /* enum arp_state */
-    bool notify_pending;   /* failed: transports not told yet */
+    uint8_t state;       /* enum arp_state */
+    bool notify_pending; /* failed: transports not told yet */
     uint32_t requests_sent;
-    uint64_t expires_ns;   /* reachable: TTL end; failed: when to forget the failure */
-    uint64_t born;         /* creation order, for eviction */
+    uint64_t expires_ns; /* reachable: TTL end; failed: when to forget the failure */
+    uint64_t born;       /* creation order, for eviction */
     int32_t hash_next;
     struct mg_timer timer; /* incomplete: next retry; failed: notification */
     struct mg_buf *pend_head, *pend_tail;
@@ -52,7 +52,9 @@ struct mg_arp_cache {
     int32_t buckets[ARP_BUCKETS];
 };
 
-static uint32_t bucket_of(uint32_t addr) { return (addr * 2654435761u) >> 24 & (ARP_BUCKETS - 1); }
+static uint32_t bucket_of(uint32_t addr) {
+    return (addr * 2654435761u) >> 24 & (ARP_BUCKETS - 1);
+}
 
 static struct arp_entry *find(struct mg_arp_cache *c, uint32_t addr) {
     for (int32_t i = c->buckets[bucket_of(addr)]; i != ARP_NIL; i = c->entries[i].hash_next)
@@ -187,6 +189,13 @@ int mg_arp_lookup(struct mg_arp_cache *c, uint32_t addr, uint8_t mac[MG_ETH_ALEN
     return 0;
 }
 
+/* The configured request interval, never zero: a zero interval would re-fire the
+ * retry timer forever within one poll. */
+static uint64_t request_interval(const struct mg_inet *inet) {
+    const uint64_t floor = MG_NS_PER_MS;
+    return inet->cfg.arp_request_timeout_ns > floor ? inet->cfg.arp_request_timeout_ns : floor;
+}
+
 /* ---- packets we send ---- */
 
 static void send_arp(struct mg_inet *inet, uint16_t op, const uint8_t *eth_dst, const uint8_t *tha, uint32_t tpa) {
@@ -217,7 +226,7 @@ static void send_request(struct mg_inet *inet, struct arp_entry *e) {
     static const uint8_t unknown[MG_ETH_ALEN] = {0};
     send_arp(inet, MG_ARP_OP_REQUEST, mg_eth_broadcast, unknown, e->addr);
     e->requests_sent++;
-    mg_timer_arm(&inet->timers, &e->timer, mg_inet_now(inet) + inet->cfg.arp_request_timeout_ns);
+    mg_timer_arm(&inet->timers, &e->timer, mg_inet_now(inet) + request_interval(inet));
 }
 
 static void start_resolution(struct mg_inet *inet, struct arp_entry *e) {
@@ -241,7 +250,7 @@ static void fail_entry(struct mg_inet *inet, struct arp_entry *e) {
     drop_pending(inet, e);
     e->state = ARP_FAILED;
     e->notify_pending = false;
-    e->expires_ns = mg_inet_now(inet) + inet->cfg.arp_request_timeout_ns;
+    e->expires_ns = mg_inet_now(inet) + request_interval(inet);
     notify_failure(inet, e->addr);
 }
 
@@ -309,7 +318,7 @@ static int fail_without_arp(struct mg_inet *inet, uint32_t next_hop, struct mg_b
     if (e) {
         inet->stats.arp_resolution_failures++;
         e->notify_pending = true;
-        e->expires_ns = mg_inet_now(inet) + inet->cfg.arp_request_timeout_ns;
+        e->expires_ns = mg_inet_now(inet) + request_interval(inet);
         mg_timer_arm(&inet->timers, &e->timer, mg_inet_now(inet));
     }
     return refuse(inet, frame);
@@ -355,7 +364,9 @@ int mg_arp_output(struct mg_inet *inet, uint32_t next_hop, struct mg_buf *frame)
 
 /* ---- receive path ---- */
 
-static bool mac_is_group(const uint8_t *mac) { return (mac[0] & 1) != 0; }
+static bool mac_is_group(const uint8_t *mac) {
+    return (mac[0] & 1) != 0;
+}
 
 /* RFC 826 merge: an ARP packet addressed to us teaches us its sender's address. */
 static void learn(struct mg_inet *inet, uint32_t addr, const uint8_t *mac) {

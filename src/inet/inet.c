@@ -74,8 +74,7 @@ static int check_config(const struct mg_config *cfg, const struct mg_netdev *dev
         return -EINVAL;
     }
     if (dev->pool->data_room < (uint32_t)MG_INET_L2L3_ROOM + 64) {
-        MG_ERROR("inet", "buffers of device %s (%u bytes) are too small for headers", dev->name,
-                 dev->pool->data_room);
+        MG_ERROR("inet", "buffers of device %s (%u bytes) are too small for headers", dev->name, dev->pool->data_room);
         return -EINVAL;
     }
     return 0;
@@ -191,7 +190,9 @@ static bool ipv4_for_us(const struct mg_inet *inet, uint32_t dst) {
 
 /* ---- input ---- */
 
-static bool mac_is_broadcast(const uint8_t *mac) { return memcmp(mac, mg_eth_broadcast, MG_ETH_ALEN) == 0; }
+static bool mac_is_broadcast(const uint8_t *mac) {
+    return memcmp(mac, mg_eth_broadcast, MG_ETH_ALEN) == 0;
+}
 
 /* Parses the IPv4 header, telling a bad checksum apart from a malformed header (the
  * codec reports both as -EBADMSG, but they are different drops). */
@@ -352,6 +353,9 @@ static struct mg_buf *make_room_for_headers(struct mg_inet *inet, struct mg_buf 
 }
 
 static int choose_next_hop(struct mg_inet *inet, uint32_t dst, uint32_t *next_hop) {
+    uint8_t top = (uint8_t)(dst >> 24);
+    if (dst == 0 || (top & 0xf0) == 0xe0)
+        return -ENETUNREACH; /* no one to send to (no multicast support) */
     if (mg_inet_on_link(inet, dst) || dst == 0xffffffffu) {
         *next_hop = dst;
         return 0;

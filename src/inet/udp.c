@@ -18,7 +18,7 @@
 #include "inet/inet_priv.h"
 #include "wire/be.h"
 
-#define UDP_BUCKETS 256u       /* power of two */
+#define UDP_BUCKETS 256u        /* power of two */
 #define UDP_RECV_QUEUE_MAX 256u /* datagrams waiting in one socket */
 
 struct mg_udp_sock {
@@ -40,7 +40,9 @@ struct mg_udp_layer {
     struct mg_udp_sock *all; /* every open socket, bound or not, for teardown */
 };
 
-static uint32_t bucket_of(uint16_t port) { return (port * 40503u) >> 8 & (UDP_BUCKETS - 1); }
+static uint32_t bucket_of(uint16_t port) {
+    return (port * 40503u) >> 8 & (UDP_BUCKETS - 1);
+}
 
 static struct mg_udp_sock *find_port(struct mg_udp_layer *udp, uint16_t port) {
     for (struct mg_udp_sock *s = udp->buckets[bucket_of(port)]; s; s = s->hash_next)

@@ -21,7 +21,9 @@ static void host_mac(unsigned i, uint8_t mac[6]) {
     memcpy(mac, m, 6);
 }
 
-static uint32_t host_addr(unsigned i) { return 0x0a000000u | (i + 1); }
+static uint32_t host_addr(unsigned i) {
+    return 0x0a000000u | (i + 1);
+}
 
 static void host_config(const struct simhosts_params *p, unsigned i, struct mg_config *cfg) {
     mg_config_defaults(cfg);
@@ -111,7 +113,9 @@ void simhosts_destroy(struct simhosts *sh) {
     free(sh);
 }
 
-void simhosts_use(struct simhosts *sh, unsigned i) { mg_rt_set_current(sh->hosts[i].rt); }
+void simhosts_use(struct simhosts *sh, unsigned i) {
+    mg_rt_set_current(sh->hosts[i].rt);
+}
 
 struct mg_inet *simhosts_inet(struct simhosts *sh, unsigned i) {
     struct mg_inet_libos *lib = mg_rt_libos_state(sh->hosts[i].rt);

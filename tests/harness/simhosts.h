@@ -23,20 +23,20 @@
 
 struct simhost {
     struct mg_rt *rt;
-    struct mg_netdev *dev;   /* owned by the host's stack */
-    uint32_t addr;           /* host byte order */
+    struct mg_netdev *dev; /* owned by the host's stack */
+    uint32_t addr;         /* host byte order */
     uint8_t mac[6];
     unsigned index;
 };
 
 struct simhosts_params {
-    unsigned n;                   /* 1..SIMHOSTS_MAX */
-    uint64_t seed;                /* link seed; host i's runtime gets seed + i + 1 */
-    uint64_t latency_ns;          /* one-way latency of every path; 0 = 10 us */
-    double loss;                  /* loss probability of every path */
-    bool static_arp;              /* every host knows every other's MAC (no ARP traffic) */
-    uint32_t caps;                /* MG_NETDEV_CAP_* of every endpoint (offload emulation) */
-    mg_sim_tap_fn tap;            /* optional: every frame on the link */
+    unsigned n;          /* 1..SIMHOSTS_MAX */
+    uint64_t seed;       /* link seed; host i's runtime gets seed + i + 1 */
+    uint64_t latency_ns; /* one-way latency of every path; 0 = 10 us */
+    double loss;         /* loss probability of every path */
+    bool static_arp;     /* every host knows every other's MAC (no ARP traffic) */
+    uint32_t caps;       /* MG_NETDEV_CAP_* of every endpoint (offload emulation) */
+    mg_sim_tap_fn tap;   /* optional: every frame on the link */
     void *tap_ctx;
     /* Optional: adjusts host i's configuration after the defaults above. */
     void (*configure)(unsigned i, struct mg_config *cfg, void *ctx);
@@ -60,7 +60,9 @@ void simhosts_use(struct simhosts *sh, unsigned i);
 struct mg_inet *simhosts_inet(struct simhosts *sh, unsigned i);
 /* 10.0.0.(i+1) as a sockaddr_in with the given port. */
 struct sockaddr_in simhosts_sockaddr(const struct simhosts *sh, unsigned i, uint16_t port);
-static inline uint64_t simhosts_now(struct simhosts *sh) { return mg_clock_now(&sh->clock); }
+static inline uint64_t simhosts_now(struct simhosts *sh) {
+    return mg_clock_now(&sh->clock);
+}
 
 /* Polls every host once, in index order. Returns the events handled. The current
  * runtime is left as it was. */

@@ -86,14 +86,14 @@ static inline void peer_setup_caps(struct peer *p, const struct mg_config *cfg, 
         c.local_ipv4_addr = PEER_STACK_IP;
     }
     CU_ASSERT_EQUAL_FATAL(mg_inet_create(&c, p->sdev, &p->clock, 7, &p->inet), 0);
-    struct mg_inet_l4_handler h = {.input = peer_l4_input,
-                                   .icmp_error = peer_l4_icmp_error,
-                                   .neighbor_failed = peer_l4_neighbor_failed,
-                                   .ctx = p};
+    struct mg_inet_l4_handler h = {
+        .input = peer_l4_input, .icmp_error = peer_l4_icmp_error, .neighbor_failed = peer_l4_neighbor_failed, .ctx = p};
     CU_ASSERT_EQUAL_FATAL(mg_inet_register_l4(p->inet, MG_IPPROTO_TCP, &h), 0);
 }
 
-static inline void peer_setup(struct peer *p, const struct mg_config *cfg) { peer_setup_caps(p, cfg, 0); }
+static inline void peer_setup(struct peer *p, const struct mg_config *cfg) {
+    peer_setup_caps(p, cfg, 0);
+}
 
 static inline void peer_config(struct mg_config *c) {
     mg_config_defaults(c);
@@ -149,8 +149,14 @@ static inline size_t peer_eth(uint8_t *f, const uint8_t *dst, const uint8_t *src
 static inline size_t peer_ipv4_frame(struct peer *p, uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto,
                                      uint16_t frag, const uint8_t *payload, size_t plen) {
     size_t off = peer_eth(f, p->smac, p->pmac, MG_ETHERTYPE_IPV4);
-    struct mg_ipv4_hdr ip = {.hdr_len = 20, .total_len = (uint16_t)(20 + plen), .id = 99, .frag = frag,
-                             .ttl = 64, .proto = proto, .src = src, .dst = dst};
+    struct mg_ipv4_hdr ip = {.hdr_len = 20,
+                             .total_len = (uint16_t)(20 + plen),
+                             .id = 99,
+                             .frag = frag,
+                             .ttl = 64,
+                             .proto = proto,
+                             .src = src,
+                             .dst = dst};
     off += mg_ipv4_build(f + off, 20, &ip, true);
     memcpy(f + off, payload, plen);
     return off + plen;

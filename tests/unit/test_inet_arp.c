@@ -318,8 +318,8 @@ static void test_full_table_evicts_oldest_dynamic(void) {
     const unsigned n = 257; /* one more than the dynamic capacity */
     for (unsigned i = 0; i < n; i++) {
         uint8_t sha[6] = {0x02, 0x10, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
-        size_t len = peer_arp_frame(f, MG_ARP_OP_REQUEST, mg_eth_broadcast, sha, 0x0a000100 + i, zero_mac,
-                                    PEER_STACK_IP);
+        size_t len =
+            peer_arp_frame(f, MG_ARP_OP_REQUEST, mg_eth_broadcast, sha, 0x0a000100 + i, zero_mac, PEER_STACK_IP);
         peer_send(&p, f, len);
         mg_inet_poll(p.inet);
     }
@@ -330,6 +330,24 @@ static void test_full_table_evicts_oldest_dynamic(void) {
     CU_ASSERT_EQUAL(mac[5], (uint8_t)(n - 1));
     CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, 0x0a000009, mac), 0); /* static entries stay */
     CU_ASSERT_EQUAL(p.inet->stats.arp_replies_sent, n);
+    peer_teardown(&p);
+}
+
+static void test_zero_interval_is_floored(void) {
+    struct mg_config c;
+    peer_config(&c);
+    c.arp_request_timeout_ns = 0; /* nonsense, but must not spin */
+    c.arp_request_retries = 2;
+    struct peer p;
+    peer_setup(&p, &c);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 1), 0);
+    mg_inet_poll(p.inet);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 1);
+    peer_advance(&p, MG_NS_PER_MS);
+    peer_advance(&p, MG_NS_PER_MS);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 3);
+    peer_advance(&p, MG_NS_PER_MS);
+    CU_ASSERT_EQUAL(p.failed_calls, 1);
     peer_teardown(&p);
 }
 
@@ -347,6 +365,7 @@ int main(void) {
     CU_add_test(s, "disable_arp fails unknown neighbours at once", test_disable_arp_fails_unknown_at_once);
     CU_add_test(s, "malformed and unsupported ARP counted", test_malformed_arp_counted);
     CU_add_test(s, "off-link goes through the gateway", test_gateway_is_resolved_for_off_link);
+    CU_add_test(s, "a zero request interval is floored", test_zero_interval_is_floored);
     CU_add_test(s, "full table evicts the oldest dynamic entry", test_full_table_evicts_oldest_dynamic);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

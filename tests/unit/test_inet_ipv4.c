@@ -255,8 +255,14 @@ static void test_echo_reply_with_tx_offload(void) {
 static size_t icmp_error_frame(struct peer *p, uint8_t *f, uint8_t type, uint8_t code, uint32_t inner_src,
                                uint8_t inner_proto) {
     uint8_t msg[8 + 28];
-    struct mg_ipv4_hdr inner = {.hdr_len = 20, .total_len = 60, .id = 5, .frag = MG_IPV4_DF, .ttl = 64,
-                                .proto = inner_proto, .src = inner_src, .dst = PEER_IP};
+    struct mg_ipv4_hdr inner = {.hdr_len = 20,
+                                .total_len = 60,
+                                .id = 5,
+                                .frag = MG_IPV4_DF,
+                                .ttl = 64,
+                                .proto = inner_proto,
+                                .src = inner_src,
+                                .dst = PEER_IP};
     mg_ipv4_build(msg + 8, 20, &inner, true);
     memcpy(msg + 28, payload8, 8);
     struct mg_icmp_hdr h = {.type = type, .code = code};
@@ -268,8 +274,7 @@ static void test_received_errors_reach_the_transport(void) {
     struct peer p;
     setup_static(&p, 0);
     uint8_t f[PEER_FRAME_MAX];
-    size_t n = icmp_error_frame(&p, f, MG_ICMP_DEST_UNREACH, MG_ICMP_CODE_PORT_UNREACH, PEER_STACK_IP,
-                                MG_IPPROTO_TCP);
+    size_t n = icmp_error_frame(&p, f, MG_ICMP_DEST_UNREACH, MG_ICMP_CODE_PORT_UNREACH, PEER_STACK_IP, MG_IPPROTO_TCP);
     send_and_poll(&p, f, n);
     CU_ASSERT_EQUAL_FATAL(p.icmp_calls, 1);
     CU_ASSERT_EQUAL(p.icmp_type, MG_ICMP_DEST_UNREACH);
@@ -309,8 +314,12 @@ static void test_no_error_about_errors(void) {
     mg_icmp_build(icmp_err, sizeof(icmp_err), &h, 28);
     /* Feed an IPv4 datagram holding an ICMP error straight to the error path. */
     uint8_t dgram[20 + sizeof(icmp_err)];
-    struct mg_ipv4_hdr ip = {.hdr_len = 20, .total_len = sizeof(dgram), .ttl = 64, .proto = MG_IPPROTO_ICMP,
-                             .src = PEER_IP, .dst = PEER_STACK_IP};
+    struct mg_ipv4_hdr ip = {.hdr_len = 20,
+                             .total_len = sizeof(dgram),
+                             .ttl = 64,
+                             .proto = MG_IPPROTO_ICMP,
+                             .src = PEER_IP,
+                             .dst = PEER_STACK_IP};
     mg_ipv4_build(dgram, 20, &ip, true);
     memcpy(dgram + 20, icmp_err, sizeof(icmp_err));
     mg_inet_icmp_send_error(p.inet, dgram, sizeof(dgram), MG_ICMP_DEST_UNREACH, MG_ICMP_CODE_PROTO_UNREACH);
@@ -336,7 +345,9 @@ static void test_output_rules(void) {
     setup_static(&p, 0);
     /* Off-link without a gateway. */
     CU_ASSERT_EQUAL(peer_stack_send(&p, 0xc0a80001, MG_IPPROTO_TCP, 20, 1), -ENETUNREACH);
-    CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_TX_NO_ROUTE], 1);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, 0, MG_IPPROTO_TCP, 20, 1), -ENETUNREACH);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, 0xe0000001, MG_IPPROTO_TCP, 20, 1), -ENETUNREACH);
+    CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_TX_NO_ROUTE], 3);
     /* Past the MTU. */
     CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 1481, 1), -EMSGSIZE);
     CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_TX_TOO_BIG], 1);

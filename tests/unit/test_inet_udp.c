@@ -298,8 +298,8 @@ static void test_lossy_link_delivers_the_rest(void) {
 }
 
 /* FNV-1a over every frame event the link reports. */
-static void hash_tap(void *ctx, enum mg_sim_tap_event ev, uint64_t t, unsigned from, unsigned to,
-                     const uint8_t *frame, size_t len) {
+static void hash_tap(void *ctx, enum mg_sim_tap_event ev, uint64_t t, unsigned from, unsigned to, const uint8_t *frame,
+                     size_t len) {
     uint64_t *h = ctx;
     uint64_t meta[4] = {ev, t, from, to};
     const uint8_t *m = (const uint8_t *)meta;

@@ -19,8 +19,8 @@ struct fixture {
 static void setup(struct fixture *f, unsigned n, uint64_t seed, double loss, bool learn, uint32_t pool_bufs) {
     memset(f, 0, sizeof(*f));
     mg_clock_init_manual(&f->clock, 0);
-    struct mg_sim_link_params p = {.clock = &f->clock, .seed = seed, .latency_ns = 1000, .loss = loss,
-                                   .learn_macs = learn};
+    struct mg_sim_link_params p = {
+        .clock = &f->clock, .seed = seed, .latency_ns = 1000, .loss = loss, .learn_macs = learn};
     CU_ASSERT_EQUAL_FATAL(mg_sim_link_create(&p, &f->link), 0);
     for (unsigned i = 0; i < n; i++) {
         struct mg_sim_endpoint_params ep = {.mac = {0x02, 0, 0, 0, 0, (uint8_t)(i + 1)}, .pool_bufs = pool_bufs};
@@ -109,8 +109,8 @@ static void test_loss_fraction(void) {
     teardown(&f, 2);
 }
 
-static void hash_tap(void *ctx, enum mg_sim_tap_event ev, uint64_t t, unsigned from, unsigned to,
-                     const uint8_t *frame, size_t len) {
+static void hash_tap(void *ctx, enum mg_sim_tap_event ev, uint64_t t, unsigned from, unsigned to, const uint8_t *frame,
+                     size_t len) {
     uint64_t *h = ctx;
     uint64_t meta[4] = {ev, t, from, to};
     for (size_t i = 0; i < sizeof(meta); i++)
@@ -163,8 +163,8 @@ static void test_flooding_and_learning(void) {
     mg_netdev_tx(f.dev[2], &b, 1);
     send_tagged(&f, 1, unknown, 3);
     mg_clock_advance(&f.clock, 1000);
-    CU_ASSERT_EQUAL(recv_tag(&f, 0), 0);  /* the frame from 2 */
-    CU_ASSERT_EQUAL(recv_tag(&f, 2), 3);  /* now unicast to the learned port */
+    CU_ASSERT_EQUAL(recv_tag(&f, 0), 0); /* the frame from 2 */
+    CU_ASSERT_EQUAL(recv_tag(&f, 2), 3); /* now unicast to the learned port */
     CU_ASSERT_EQUAL(recv_tag(&f, 0), -1);
     teardown(&f, 3);
 }
@@ -221,8 +221,8 @@ static struct mg_buf *offload_frame(struct mg_netdev *from, const uint8_t *dst_m
     memcpy(eth.dst, dst_mac, 6);
     memcpy(eth.src, from->mac, 6);
     mg_eth_build(p, 14, &eth);
-    struct mg_ipv4_hdr ip = {.hdr_len = 20, .total_len = 33, .ttl = 64, .proto = MG_IPPROTO_UDP,
-                             .src = 0x0a000001, .dst = 0x0a000002};
+    struct mg_ipv4_hdr ip = {
+        .hdr_len = 20, .total_len = 33, .ttl = 64, .proto = MG_IPPROTO_UDP, .src = 0x0a000001, .dst = 0x0a000002};
     mg_ipv4_build(p + 14, 20, &ip, false);
     struct mg_udp_hdr u = {.sport = 1, .dport = 2, .len = 13};
     u.cksum = (uint16_t)~mg_cksum_finish(mg_cksum_pseudo_ipv4(ip.src, ip.dst, MG_IPPROTO_UDP, 13));

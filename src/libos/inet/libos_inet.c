@@ -58,7 +58,8 @@ static int attach_protocols(struct mg_inet_libos *lib) {
 /* No device driver is built into margay yet; the simulator and tests hand one in. */
 static int open_configured_device(const struct mg_config *cfg, struct mg_netdev **dev) {
     (void)dev;
-    MG_ERROR("inet", "cannot open netdev \"%s\": this build has no device drivers for the inet libOS; "
+    MG_ERROR("inet",
+             "cannot open netdev \"%s\": this build has no device drivers for the inet libOS; "
              "available netdevs: sim (supplied by the simulator or a test through mg_rt_params.libos_arg)",
              cfg->netdev[0] ? cfg->netdev : "(margay.netdev not set)");
     return -ENODEV;
@@ -159,7 +160,9 @@ static int inet_pop(void *state, void *sock, struct mg_op *op) {
     return p->pop ? p->pop(state, sock, op) : -EOPNOTSUPP;
 }
 
-static int inet_close(void *state, void *sock) { return proto_of(sock)->close(state, sock); }
+static int inet_close(void *state, void *sock) {
+    return proto_of(sock)->close(state, sock);
+}
 
 static int inet_setsockopt(void *state, void *sock, int level, int name, const void *val, socklen_t len) {
     const struct mg_inet_proto_ops *p = proto_of(sock);
