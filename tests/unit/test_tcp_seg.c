@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cunit_main.h"
+#include "inet/tcp_int.h"
 #include "tcp_seg_helper.h"
 
 #define A MG_TCP_ACK
@@ -1333,6 +1334,21 @@ static void test_zero_copy_transmit(void) {
     th_teardown();
 }
 
+static void test_wscale_clamped(void) {
+    th_setup(no_delack);
+    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
+    mg_tcp_bind(l, 0, 7000);
+    mg_tcp_listen(l, 4);
+    struct mg_tcp_opts o = {.has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 15};
+    uint32_t iss;
+    struct mg_tcp_sock *c = th_accept(l, 7000, 40000, 100, 1, &o, &iss);
+    CU_ASSERT(c->ws_ok && c->snd_wscale == 14); /* RFC 7323 2.3 */
+    CU_ASSERT(c->snd_wnd == 1u << 14);
+    mg_tcp_abort(c);
+    mg_tcp_close(l);
+    th_teardown();
+}
+
 static const struct mg_test_case cases[] = {
     {"active open, options, peer MSS", test_active_open},
     {"default MSS 536", test_default_mss_536},
@@ -1380,6 +1396,7 @@ static const struct mg_test_case cases[] = {
     {"random segments keep the invariants", test_random_segments},
     {"ephemeral ports", test_ephemeral_ports},
     {"zero-copy transmit in place", test_zero_copy_transmit},
+    {"window scale clamped to 14", test_wscale_clamped},
     {NULL, NULL},
 };
 
