@@ -2,16 +2,18 @@
 # tests/integration/dpdk_memif.sh — two margay processes over DPDK's net_memif (shared
 # memory rings, no kernel on the path): one runs the examples' servers, the other
 # their clients, each pinned to its own core when the machine has two. TCP ping-pong
-# (64 B and 1 KiB, every byte checked by both sides), the TCP echo server with
-# several concurrent clients, and UDP ping-pong. The memif socket lives in a private
-# temporary directory; DPDK runs with --no-pci --no-huge and one --file-prefix per
-# process. Every run is bounded by --timeout and `timeout`.
+# (64 B, 1 KiB and 1 MiB, every byte checked by both sides) and the TCP echo server
+# with several concurrent clients. (UDP ping-pong is not run: its client binds to the
+# server's address, which only works when both share a host.) The memif socket lives
+# in a private temporary directory; DPDK runs with --no-pci --no-huge and one
+# --file-prefix per process (memif needs EAL's multi-process channel, so no
+# --no-shconf). Every run is bounded by --timeout and `timeout`.
 set -u
 
 B=${MARGAY_BUILDDIR:-.}
 EX=$B/examples
 skip() { echo "SKIP: $*"; exit 77; }
-for ex in tcp-ping-pong tcp-echo udp-ping-pong; do
+for ex in tcp-ping-pong tcp-echo; do
     [ -x "$EX/margay-example-$ex" ] || skip "$EX/margay-example-$ex is not built"
 done
 command -v timeout >/dev/null 2>&1 || skip "needs timeout (coreutils)"
@@ -38,7 +40,7 @@ margay:
 demikernel:
   local_ipv4_addr: $2
 dpdk:
-  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry", "-l", "$3",
+  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-telemetry", "-l", "$3",
              "--log-level=warning", "--file-prefix=$4",
              "--vdev=net_memif0,role=$1,id=0,socket=$tmp/memif.sock,socket-abstract=no"]
   port: net_memif0
@@ -60,11 +62,15 @@ run() {
     DEMI_LIBOS=inet DEMI_CONFIG=$tmp/server.yaml timeout 40 $(pin $SERVER_CORE) \
         "$EX/margay-example-$ex" --server 198.18.0.1 7000 $sargs --timeout 30 >"$tmp/s.out" 2>&1 &
     spid=$!
+    # The memif client connects once at start: wait for the server's socket.
+    i=0
+    while [ ! -S "$tmp/memif.sock" ] && [ $i -lt 100 ] && kill -0 $spid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
     DEMI_LIBOS=inet DEMI_CONFIG=$tmp/client.yaml timeout 40 $(pin $CLIENT_CORE) \
         "$EX/margay-example-$ex" --client 198.18.0.1 7000 $cargs --timeout 30 >"$tmp/c.out" 2>&1
     cst=$?
     wait $spid; sst=$?
     spid=
+    rm -f "$tmp/memif.sock"
     if [ $cst -eq 0 ] && [ $sst -eq 0 ]; then
         echo "PASS: $ex $cargs: $(tail -1 "$tmp/c.out")"
     else
@@ -78,7 +84,7 @@ run tcp-ping-pong "64 2000" "64 2000"
 run tcp-ping-pong "1024 2000" "1024 2000"
 run tcp-ping-pong "1048576 8" "1048576 8"
 run tcp-echo "--nclients 8" "--nclients 8 --nrequests 100 --bufsize 4096"
-run udp-ping-pong "64 500" "64 500"
+
 
 echo "$failures failure(s)"
 [ $failures -eq 0 ]
