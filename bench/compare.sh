@@ -45,7 +45,12 @@ pair() {
     env DEMI_LIBOS=$libos $sc timeout 120 taskset -c 0 "$EX/margay-example-$ex" --server $addr $port "$@" --timeout 100 \
         >"$tmp/s.out" 2>&1 &
     spid=$!
-    i=0; while ! grep -q ready "$tmp/s.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    # posix: the server says "ready"; memif: its link (and "ready") only comes up once
+    # the client connects, so wait for the server's socket instead.
+    i=0
+    while ! grep -q ready "$tmp/s.out" 2>/dev/null && [ ! -S "$tmp/memif.sock" ] && [ $i -lt 100 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
     t0=$(date +%s%N)
     env DEMI_LIBOS=$libos $cc timeout 120 taskset -c 1 "$EX/margay-example-$ex" --client $addr $port "$@" --timeout 100 \
         >"$tmp/c.out" 2>&1
