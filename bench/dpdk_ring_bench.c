@@ -25,10 +25,6 @@
 #include "inet/netdev.h"
 #include "libos/inet/proto.h"
 
-struct mg_inet_proto_ops;
-extern const struct mg_inet_proto_ops mg_inet_tcp_proto;
-const void *const dpdk_ring_bench_needs_tcp = &mg_inet_tcp_proto;
-
 static struct mg_rt *rt[2];
 
 static uint64_t now_ns(void) {

@@ -14,7 +14,5 @@ noinst_PROGRAMS += bench/dpdk_ring_bench
 bench_dpdk_ring_bench_SOURCES = bench/dpdk_ring_bench.c
 bench_dpdk_ring_bench_CFLAGS = $(AM_CFLAGS) $(DPDK_CFLAGS)
 bench_dpdk_ring_bench_LDADD = libmargay.la $(YAML_LIBS) $(DPDK_LIBS) -lrte_net_ring
-# proto.h names the TCP table weakly; -u makes the link pull it in.
-bench_dpdk_ring_bench_LDFLAGS = -Wl,-u,mg_inet_tcp_proto
 endif
 EXTRA_DIST += bench/compare.sh

@@ -35,11 +35,6 @@
 #include "inet/tcp.h"
 #include "libos/inet/proto.h"
 
-/* proto.h declares the TCP table weak; name it strongly so the static link keeps it. */
-struct mg_inet_proto_ops;
-extern const struct mg_inet_proto_ops mg_inet_tcp_proto;
-const void *const test_dpdk_stack_needs_tcp = &mg_inet_tcp_proto;
-
 #define SERVER 0
 #define CLIENT 1
 #define RUN_LIMIT_NS (120ull * MG_NS_PER_S) /* real time per run; a healthy run takes < 2 s */
