@@ -87,7 +87,7 @@ YAML
 wait_tap() {
     i=0
     while ! nsx ip link show "$TAP" 2>/dev/null | grep -q '[<,]UP[,>]'; do
-        i=$((i + 1)); [ $i -gt 150 ] && return 1; sleep 0.1
+        i=$((i + 1)); [ $i -gt 400 ] && return 1; sleep 0.1
     done
     nsx ip link set "$TAP" address "$K_MAC" 2>/dev/null ||
         { nsx ip link set "$TAP" down; nsx ip link set "$TAP" address "$K_MAC"; }
