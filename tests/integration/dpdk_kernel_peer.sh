@@ -126,6 +126,9 @@ finish_margay() { # waits for the margay process; returns its status
 stop_margay() {
     kill "$mpid" 2>/dev/null
     finish_margay
+    # The tap goes away with its process; the next one must not see the old one.
+    i=0
+    while nsx ip link show "$TAP" >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
 # 1. ping and TCP echo with nc/socat against margay's tcp-echo server.
