@@ -395,9 +395,16 @@ static int receive_message(struct mg_rdma_state *st, struct mg_rdma_sock *s, con
     if (h.type == MG_RDMA_MSG_CREDIT) {
         if (wc->byte_len != 0)
             return -EPROTO;
-        /* The buffer goes straight back: the peer may count on it again. */
-        if (mg_rdma_post_recv(st, s, b) == 0) /* on failure refill_receives tries again */
-            mg_rdma_flow_on_repost(&s->flow, 1);
+        /* The buffer goes straight back, whatever the receive window (rule R3 of
+         * rdma_proto.h, on which the absence of stalls rests). Reusing it needs no
+         * memory, so a failure here is the QP's and ends the connection. */
+        int rc = mg_rdma_post_recv(st, s, b);
+        if (rc) { /* post_recv freed the buffer */
+            MG_WARN(LOG_MODULE, "cannot repost a receive on slot %u (%s): closing", s->slot, strerror(-rc));
+            mg_rdma_conn_fail(st, s, -rc);
+            return 0;
+        }
+        mg_rdma_flow_on_repost(&s->flow, 1);
         return 0;
     }
     if (wc->byte_len == 0 || wc->byte_len > st->params.recv_buf_size)
@@ -509,7 +516,9 @@ int mg_rdma_poll(void *state, uint64_t timeout_ns) {
             return 0;
         st->cq_armed = true;
     }
-    if ((n = work_once(st)))
+    /* A connection that re-marked itself (short of registered memory) has work that no
+     * completion or cm event announces: sleeping on the channels could miss it. */
+    if ((n = work_once(st)) || st->dirty_head)
         return n;
     struct pollfd fds[2] = {{.fd = st->comp->fd, .events = POLLIN}, {.fd = st->ec->fd, .events = POLLIN}};
     if (poll(fds, 2, timeout_ms(timeout_ns)) > 0 && (fds[0].revents & POLLIN)) {
