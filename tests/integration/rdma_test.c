@@ -63,11 +63,15 @@ static int listen_on(uint16_t port, int *lqd) {
     return 0;
 }
 
-/* Opens n connections to a listener on port; client and server qds in cq[i], sq[i]. */
+/* Opens n connections to a listener on port; client and server qds in cq[i], sq[i].
+ * Accepts complete in the order the handshakes finish, not in the order of the
+ * connects (under sanitizers they often differ), so each client first sends its
+ * index and the server side is paired by it. */
 static int connect_pairs(uint16_t port, int lqd, int n, int *cq, int *sq) {
     struct sockaddr_in a = addr_port(port);
     demi_qtoken_t *qts = calloc((size_t)n, sizeof(*qts));
-    CHECK(qts);
+    int *accepted = calloc((size_t)n, sizeof(*accepted));
+    CHECK(qts && accepted);
     for (int i = 0; i < n; i++) {
         CHECK(demi_socket(&cq[i], AF_INET, SOCK_STREAM, 0) == 0);
         CHECK(demi_connect(&qts[i], cq[i], (struct sockaddr *)&a, sizeof(a)) == 0);
@@ -78,13 +82,34 @@ static int connect_pairs(uint16_t port, int lqd, int n, int *cq, int *sq) {
         CHECK(demi_accept(&at, lqd) == 0);
         CHECK(wait_for(at, &qr, 60) == 0);
         CHECK(qr.qr_opcode == DEMI_OPC_ACCEPT);
-        sq[i] = qr.qr_value.ares.qd;
+        accepted[i] = qr.qr_value.ares.qd;
+        sq[i] = -1;
     }
     for (int i = 0; i < n; i++) {
         demi_qresult_t qr;
         CHECK(wait_for(qts[i], &qr, 60) == 0);
         CHECK(qr.qr_opcode == DEMI_OPC_CONNECT);
+        demi_sgarray_t id = demi_sgaalloc(sizeof(uint32_t));
+        CHECK(id.sga_numsegs == 1);
+        uint32_t idx = (uint32_t)i;
+        memcpy(id.sga_segs[0].sgaseg_buf, &idx, sizeof(idx));
+        CHECK(demi_push(&qts[i], cq[i], &id) == 0);
+        CHECK(wait_for(qts[i], &qr, 60) == 0 && qr.qr_opcode == DEMI_OPC_PUSH);
+        CHECK(demi_sgafree(&id) == 0);
     }
+    for (int k = 0; k < n; k++) {
+        demi_qtoken_t pt;
+        demi_qresult_t qr;
+        CHECK(demi_pop(&pt, accepted[k]) == 0);
+        CHECK(wait_for(pt, &qr, 60) == 0 && qr.qr_opcode == DEMI_OPC_POP);
+        CHECK(qr.qr_value.sga.sga_segs[0].sgaseg_len == sizeof(uint32_t)); /* one message, one pop */
+        uint32_t idx;
+        memcpy(&idx, qr.qr_value.sga.sga_segs[0].sgaseg_buf, sizeof(idx));
+        CHECK(demi_sgafree(&qr.qr_value.sga) == 0);
+        CHECK(idx < (uint32_t)n && sq[idx] == -1);
+        sq[idx] = accepted[k];
+    }
+    free(accepted);
     free(qts);
     return 0;
 }
