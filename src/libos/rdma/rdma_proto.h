@@ -25,20 +25,24 @@
  *   R5  Every receive depth is at least 3, so T <= depth - 1.
  *
  * Why neither direction can stall while the other side's application does not pop:
- * say X has data for Y, Y's receive window has room, and nothing is in flight (a stall
- * is a state where nobody can post anything). Y's depth D_Y = X's credits c_X + Y's
- * credits to return r_Y (every receive of Y is one or the other: none is held by Y's
- * application, none by a message in flight). X is blocked, so c_X <= 1 (R1), so
- * r_Y >= D_Y - 1 >= T_Y (R5): Y would send a CREDIT message (R2) unless Y holds no
- * credit. Y's credits reach 0 only through a CREDIT message (R1), carrying at least
- * T_Y >= 2 credits (R2), and X reposted its receive at once (R3), so any message X sent
- * after it would have returned a credit to Y. Hence X sent nothing since, and X still
- * holds those >= 2 credits: X can send DATA, a contradiction. The same argument from
- * both sides shows the two peers are never both at 0 credits, and X's application not
- * popping changes nothing in it: X's receives held by X's application are neither
- * credits of Y's nor credits X owes. Nor can credit messages bounce for ever between
- * idle peers: each one needs T >= 2 reposts on its sender's side and causes one repost
- * on the other, so without pops and data they die out.
+ * say X has data for Y, Y's receive window has room (and the registered arena has
+ * buffers to repost with: a shortage is retried on every poll), and nothing is in
+ * flight (a stall is a state where nobody can post anything). Y's depth D_Y = X's
+ * credits c_X + Y's credits to return r_Y (every receive of Y is one or the other:
+ * none is held by Y's application, none by a message in flight). X is blocked, so
+ * c_X <= 1 (R1), so r_Y >= D_Y - 1 >= T_Y (R5): Y would send a CREDIT message (R2)
+ * unless Y holds no credit. Y's credits reach 0 only through a CREDIT message (R1),
+ * carrying at least T_Y >= 2 credits (R2), and X reposted its receive at once (R3), so
+ * any message X sent after it would have returned a credit to Y. Hence X sent nothing
+ * since, and X still holds those >= 2 credits: X can send DATA, a contradiction. X's
+ * application not popping changes nothing in this: receives held by X's application
+ * are neither credits of Y's nor credits X owes. Both peers cannot rest at 0 credits
+ * either: each got there by a CREDIT message carrying credits to the other; X's must
+ * have reached Y before Y sent its own (else Y would hold what it carried), and Y's
+ * must have reached X before X sent: each was sent after the other, which cannot be.
+ * Nor can credit messages bounce for ever between idle peers: each needs T >= 2
+ * reposts on its sender's side and causes one on the other, so without pops and data
+ * they die out.
  *
  * The connection handshake carries each side's receive depth and receive buffer size
  * in the rdma_cm private data (struct mg_rdma_hello), which give the initial credits
