@@ -514,15 +514,15 @@ static void report_waiting(struct mg_rdma_state *st, int slept_ms) {
             continue;
         MG_DEBUG(LOG_MODULE,
                  "idle %d ms with work waiting: slot %u state %d pushes %s pops %s credits %u to_return %u "
-                "tx_seq %u rx_seq %u sends %u receives %u queued %u dirty %d",
-                slept_ms, s->slot, (int)s->state, s->pushes.head ? "yes" : "no", s->pops.head ? "yes" : "no",
-                s->flow.send_credits, s->flow.to_return, s->flow.tx_seq, s->flow.rx_seq, s->send_inflight,
-                s->recv_posted, s->rxq.count, (int)s->dirty);
+                 "tx_seq %u rx_seq %u sends %u receives %u queued %u dirty %d",
+                 slept_ms, s->slot, (int)s->state, s->pushes.head ? "yes" : "no", s->pops.head ? "yes" : "no",
+                 s->flow.send_credits, s->flow.to_return, s->flow.tx_seq, s->flow.rx_seq, s->send_inflight,
+                 s->recv_posted, s->rxq.count, (int)s->dirty);
     }
     MG_DEBUG(LOG_MODULE, "stats: tx %llu rx %llu credit msgs %llu stale wcs %llu wc errors %llu starved %llu armed %d",
-            (unsigned long long)st->stats.tx_msgs, (unsigned long long)st->stats.rx_msgs,
-            (unsigned long long)st->stats.credit_msgs, (unsigned long long)st->stats.stale_wcs,
-            (unsigned long long)st->stats.wc_errors, (unsigned long long)st->stats.recv_starved, (int)st->cq_armed);
+             (unsigned long long)st->stats.tx_msgs, (unsigned long long)st->stats.rx_msgs,
+             (unsigned long long)st->stats.credit_msgs, (unsigned long long)st->stats.stale_wcs,
+             (unsigned long long)st->stats.wc_errors, (unsigned long long)st->stats.recv_starved, (int)st->cq_armed);
 }
 
 int mg_rdma_poll(void *state, uint64_t timeout_ns) {
