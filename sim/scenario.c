@@ -42,6 +42,8 @@ int mg_sim_parse_duration(const char *s, uint64_t *ns) {
         scale = 1e6;
     else if (!strcmp(end, "m"))
         scale = 60e9;
+    else if (!strcmp(end, "h"))
+        scale = 3600e9;
     else if (*end && strcmp(end, "s"))
         return -EINVAL;
     if (v * scale > 1e18)

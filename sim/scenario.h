@@ -37,7 +37,7 @@ int mg_sim_options_load_file(struct mg_sim_options *o, const char *path, char *e
 int mg_sim_options_finish(struct mg_sim_options *o, char *err, size_t errlen);
 /* The scenario one seed runs: sc with the random faults of that seed applied. */
 void mg_sim_scenario_for_seed(const struct mg_sim_options *o, uint64_t seed, struct mg_sim_scenario *out);
-/* Parses 10, 10s, 250ms, 40us, 100ns, 2m into nanoseconds. */
+/* Parses 10, 10s, 250ms, 40us, 100ns, 2m, 1h into nanoseconds. */
 int mg_sim_parse_duration(const char *s, uint64_t *ns);
 
 #endif /* MARGAY_SIM_SCENARIO_H */

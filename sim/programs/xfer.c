@@ -9,7 +9,10 @@
  * bytes; the server sends the bytes asked for at the same time, so data flows in both
  * directions at once. Every byte follows a pattern of (connection, direction, offset),
  * checked on arrival. When both directions are done the server closes; the client
- * sees end of stream and closes. Sizes are drawn from --seed between --min and --max.
+ * sees end of stream and closes. Sizes are drawn from --seed between --min and --max,
+ * uniformly in their logarithm (as many small transfers as large ones). A connect
+ * that fails with an error a network fault explains (EHOSTUNREACH, ETIMEDOUT,
+ * ECONNREFUSED before the server listens) is retried after a second, up to 20 times.
  * Exits 0 when every connection moved every byte correctly, 1 otherwise (with the
  * reason on stderr). Nothing here knows about the simulator. */
 #include <arpa/inet.h>
@@ -24,11 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <math.h>
+#include <unistd.h>
 
 #define XFER_MAX_CONNS 16
 #define XFER_CHUNK (32u * 1024u)
 #define XFER_HDR 24u
-#define XFER_WAIT_S 600
+#define XFER_WAIT_S 3600
 
 struct conn {
     int qd;
@@ -259,6 +264,43 @@ static void setup_server(struct xfer *x) {
         die("listen", rc);
 }
 
+static uint64_t log_uniform(uint64_t *rs, uint64_t min, uint64_t max) {
+    double u = (double)(next_rand(rs) >> 11) / 9007199254740992.0;
+    double lo = log((double)(min ? min : 1)), hi = log((double)(max ? max : 1));
+    uint64_t v = (uint64_t)exp(lo + u * (hi - lo));
+    return v < min ? min : v > max ? max : v;
+}
+
+static int try_connect(struct xfer *x, struct conn *c) {
+    demi_qtoken_t qt;
+    demi_qresult_t qr;
+    struct timespec limit = {XFER_WAIT_S, 0};
+    int rc = demi_socket(&c->qd, AF_INET, SOCK_STREAM, 0);
+    if (rc)
+        return rc;
+    rc = demi_connect(&qt, c->qd, (struct sockaddr *)&x->addr, sizeof(x->addr));
+    if (!rc)
+        rc = demi_wait(&qr, qt, &limit);
+    if (!rc && qr.qr_opcode == DEMI_OPC_FAILED)
+        rc = (int)qr.qr_ret;
+    if (rc)
+        demi_close(c->qd);
+    return rc;
+}
+
+static void connect_with_retries(struct xfer *x, struct conn *c) {
+    for (int attempt = 1;; attempt++) {
+        int rc = try_connect(x, c);
+        if (rc == 0)
+            return;
+        bool transient = rc == EHOSTUNREACH || rc == ETIMEDOUT || rc == ECONNREFUSED;
+        if (!transient || attempt == 20)
+            die("connect", rc);
+        fprintf(stderr, "xfer: connect: %s; retrying\n", strerror(rc));
+        sleep(1);
+    }
+}
+
 /* The client connects every connection before moving data. */
 static void setup_client(struct xfer *x) {
     uint64_t rs = x->seed;
@@ -266,21 +308,9 @@ static void setup_client(struct xfer *x) {
         struct conn *c = &x->conns[i];
         memset(c, 0, sizeof(*c));
         c->id = i;
-        uint64_t span = x->max - x->min + 1;
-        c->send_total = x->min + next_rand(&rs) % span;
-        c->recv_total = x->min + next_rand(&rs) % span;
-        demi_qtoken_t qt;
-        demi_qresult_t qr;
-        struct timespec limit = {XFER_WAIT_S, 0};
-        int rc = demi_socket(&c->qd, AF_INET, SOCK_STREAM, 0);
-        if (!rc)
-            rc = demi_connect(&qt, c->qd, (struct sockaddr *)&x->addr, sizeof(x->addr));
-        if (!rc)
-            rc = demi_wait(&qr, qt, &limit);
-        if (!rc && qr.qr_opcode == DEMI_OPC_FAILED)
-            rc = (int)qr.qr_ret;
-        if (rc)
-            die("connect", rc);
+        c->send_total = log_uniform(&rs, x->min, x->max);
+        c->recv_total = log_uniform(&rs, x->min, x->max);
+        connect_with_retries(x, c);
         c->header_done = true;
         start_push(c, true);
         start_pop(c);

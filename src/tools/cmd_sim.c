@@ -213,9 +213,9 @@ static int run_one(struct sim_cmd *c) {
         close(saved_err);
     }
     double ratio = r.wall_s > 0 ? (double)r.sim_ns / 1e9 / r.wall_s : 0;
-    fprintf(stderr, "margay sim: seed %" PRIu64 " %s: %.3f s simulated in %.3f s wall (%.1fx), %" PRIu64 " frames\n",
+    fprintf(stderr, "margay sim: seed %" PRIu64 " %s: %.3f s simulated in %.3f s wall (%.1fx), %" PRIu64 " frames, %" PRIu64 " rounds\n",
             c->seed_first, r.outcome == MG_SIM_PASSED ? "passed" : "FAILED", (double)r.sim_ns / 1e9, r.wall_s, ratio,
-            r.frames);
+            r.frames, r.rounds);
     if (r.outcome != MG_SIM_PASSED) {
         fprintf(stderr, "  why: %s\n", r.why);
         print_replay(stderr, c, c->seed_first);

@@ -8,7 +8,7 @@ margay_SOURCES = \
 	$(MG_SIM_PROGRAM_SOURCES)
 noinst_HEADERS += src/tools/commands.h
 margay_CFLAGS = $(AM_CFLAGS)
-margay_LDADD = libmargay.la $(YAML_LIBS)
+margay_LDADD = libmargay.la $(YAML_LIBS) -lm
 if HAVE_DPDK
 margay_LDADD += $(DPDK_LIBS)
 endif
