@@ -88,6 +88,7 @@ struct world {
     struct mg_sim_result *result;
     bool failed;
     uint64_t last_progress_ns;
+    char seed_arg[24]; /* what a process argument "{seed}" becomes */
 };
 
 static struct world *active;
@@ -317,8 +318,13 @@ static int start_procs(struct world *w) {
         if (!p->program)
             return -ENOENT;
         p->host = &w->hosts[p->spec->host];
-        for (int a = 0; a < p->spec->argc; a++)
+        for (int a = 0; a < p->spec->argc; a++) {
             p->argv[a] = p->spec->argv[a]; /* a program may permute its argv; the spec stays */
+            if (!strcmp(p->argv[a], "{seed}")) {
+                snprintf(w->seed_arg, sizeof(w->seed_arg), "%llu", (unsigned long long)w->seed);
+                p->argv[a] = w->seed_arg;
+            }
+        }
         p->coro = mg_coro_create(proc_main, p, PROC_STACK);
         if (!p->coro)
             return -ENOMEM;

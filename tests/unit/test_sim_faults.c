@@ -269,15 +269,17 @@ static void note(char c) {
         order[order_len++] = c;
 }
 
+/* Exits the coroutine from `depth` frames down its stack (called through a pointer
+ * so the compiler keeps every frame). */
+static void deep_exit(int depth);
+static void (*volatile deep_exit_ptr)(int) = deep_exit;
 static void deep_exit(int depth) {
-    volatile char pad[256];
-    pad[0] = (char)depth;
-    if (depth == 0) {
-        note('x');
-        mg_coro_exit();
-    }
-    deep_exit(depth - 1);
-    (void)pad[0];
+    char pad[256];
+    memset(pad, depth, sizeof(pad));
+    if (depth > 0 && pad[depth % 256] == (char)depth)
+        deep_exit_ptr(depth - 1);
+    note('x');
+    mg_coro_exit();
 }
 
 static void coro_a(void *arg) {
