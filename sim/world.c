@@ -64,6 +64,8 @@ struct proc {
     int status;
     uint64_t deadline_ns; /* of the wait it is blocked in */
     bool repeat;          /* blocked again in the same wait: it learned nothing new */
+    bool blocked;         /* in demi_wait (not sleeping) */
+    uint64_t seen_completions; /* its host's completion count when it blocked */
     char *argv[MG_SIM_MAX_ARGS + 1];
 };
 
@@ -388,10 +390,13 @@ static int hook_shutdown(void *ctx, struct mg_rt *rt) {
     return 0;
 }
 
-static void block_until(struct world *w, uint64_t deadline_ns, bool repeat) {
+static void block_until(struct world *w, uint64_t deadline_ns, bool repeat, bool in_wait) {
     struct proc *p = w->running;
     p->deadline_ns = deadline_ns;
     p->repeat = repeat;
+    p->blocked = in_wait && p->inited;
+    if (p->blocked)
+        p->seen_completions = mg_rt_completion_count(p->host->rt);
     mg_coro_yield();
     w->running = p;
     mg_rt_set_current(p->inited ? p->host->rt : NULL);
@@ -401,10 +406,23 @@ static void hook_block(void *ctx, struct mg_rt *rt, uint64_t deadline_ns, bool r
     struct world *w = ctx;
     (void)rt;
     if (w->running)
-        block_until(w, deadline_ns, repeat);
+        block_until(w, deadline_ns, repeat, true);
 }
 
 /* ---- the scheduler ---- */
+
+/* A process blocked in demi_wait can only go on when one of its host's operations
+ * completed since it blocked, or when its timeout is due; anything else would resume
+ * it just to block again. */
+static bool may_continue(struct world *w, const struct proc *p) {
+    if (p->finished)
+        return false;
+    if (p->deadline_ns <= now_ns(w) || (!p->repeat && !p->blocked))
+        return true;
+    if (p->blocked)
+        return mg_rt_completion_count(p->host->rt) != p->seen_completions;
+    return false; /* sleeping until its deadline */
+}
 
 static uint64_t next_event(struct world *w) {
     uint64_t t = mg_sim_link_next_delivery(w->link);
@@ -456,7 +474,7 @@ static void schedule(struct world *w) {
         bool busy = poll_hosts(w) > 0;
         bool progress = false;
         for (unsigned i = 0; i < w->sc->nprocs && !w->failed; i++)
-            if (!w->procs[i].finished && run_proc(w, &w->procs[i]))
+            if (may_continue(w, &w->procs[i]) && run_proc(w, &w->procs[i]))
                 progress = true;
         w->result->rounds++;
         if (w->result->rounds % INVARIANT_EVERY_ROUNDS == 0)
@@ -600,7 +618,7 @@ static void sim_sleep_ns(uint64_t span) {
     uint64_t deadline = now_ns(w) + span;
     bool repeat = false;
     while (now_ns(w) < deadline) {
-        block_until(w, deadline, repeat);
+        block_until(w, deadline, repeat, false);
         repeat = true;
     }
 }
