@@ -67,6 +67,7 @@ struct proc {
     bool blocked;         /* in demi_wait (not sleeping) */
     uint64_t seen_completions; /* its host's completion count when it blocked */
     char *argv[MG_SIM_MAX_ARGS + 1];
+    char seed_args[MG_SIM_MAX_ARGS][64]; /* arguments with "{seed}" replaced */
 };
 
 struct partition_action {
@@ -90,7 +91,6 @@ struct world {
     struct mg_sim_result *result;
     bool failed;
     uint64_t last_progress_ns;
-    char seed_arg[24]; /* what a process argument "{seed}" becomes */
 };
 
 static struct world *active;
@@ -141,7 +141,7 @@ static void fail(struct world *w, const char *fmt, ...) {
 static void describe_proc(const struct proc *p, char *buf, size_t len) {
     size_t used = (size_t)snprintf(buf, len, "host %u:", p->spec->host);
     for (int i = 0; i < p->spec->argc && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, " %s", p->spec->argv[i]);
+        used += (size_t)snprintf(buf + used, len - used, " %s", p->argv[i]);
 }
 
 /* ---- the link's tap: trace and captures ---- */
@@ -322,9 +322,12 @@ static int start_procs(struct world *w) {
         p->host = &w->hosts[p->spec->host];
         for (int a = 0; a < p->spec->argc; a++) {
             p->argv[a] = p->spec->argv[a]; /* a program may permute its argv; the spec stays */
-            if (!strcmp(p->argv[a], "{seed}")) {
-                snprintf(w->seed_arg, sizeof(w->seed_arg), "%llu", (unsigned long long)w->seed);
-                p->argv[a] = w->seed_arg;
+            const char *mark = strstr(p->argv[a], "{seed}");
+            if (mark) {
+                char *s = p->seed_args[a];
+                snprintf(s, sizeof(p->seed_args[a]), "%.*s%llu%s", (int)(mark - p->argv[a]), p->argv[a],
+                         (unsigned long long)w->seed, mark + 6);
+                p->argv[a] = s;
             }
         }
         p->coro = mg_coro_create(proc_main, p, PROC_STACK);

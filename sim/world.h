@@ -31,7 +31,7 @@ struct mg_sim_program {
 struct mg_sim_proc_spec {
     unsigned host;
     bool daemon; /* the run does not wait for it to exit (a server) */
-    int argc;    /* argv[0] is the program's name; an argument "{seed}" becomes the run's seed */
+    int argc;    /* argv[0] is the program's name; "{seed}" in an argument becomes the run's seed */
     char *argv[MG_SIM_MAX_ARGS + 1];
 };
 

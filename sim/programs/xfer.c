@@ -33,7 +33,7 @@
 #define XFER_MAX_CONNS 16
 #define XFER_CHUNK (32u * 1024u)
 #define XFER_HDR 24u
-#define XFER_WAIT_S 3600
+#define XFER_WAIT_S (24 * 3600) /* the simulator's own hang check comes first */
 
 struct conn {
     int qd;

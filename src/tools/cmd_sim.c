@@ -8,6 +8,7 @@
  * sends its result back through a pipe. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,8 +26,14 @@
 #include "sim/world.h"
 #include "tools/commands.h"
 
+#define MAX_LOADED 16
+
 struct sim_cmd {
     struct mg_sim_options opts;
+    /* The built-in programs, then those loaded with --load, then the NULL end. */
+    struct mg_sim_program programs[MAX_LOADED + 16];
+    char loaded_names[MAX_LOADED][64];
+    unsigned nprograms, nloaded;
     uint64_t seed_first, seed_last;
     bool sweep;
     bool quiet, verbose;
@@ -53,6 +60,9 @@ void mg_cmd_sim_usage(FILE *out) {
             "output: --pcap PREFIX (PREFIX-seedN-hostI.pcapng) --trace FILE|- [--trace-frames]\n"
             "        --quiet (hide the programs' output; default in sweeps) --verbose\n"
             "        --list-programs\n"
+            "your own program: --load ./PROG.so (a PDPIX program compiled with\n"
+            "  cc -shared -fPIC -include margay/sim_program.h -DMARGAY_SIM_MAIN=margay_sim_main PROG.c -o PROG.so)\n"
+            "  then runs as --proc 'HOST:PROG ARGS' (see doc/sim.md)\n"
             "D is a duration: 10s, 250ms, 40us, 2m. Example:\n"
             "  margay sim --daemon '0:xfer --server 10.0.0.1 80 --conns 2' \\\n"
             "             --proc '1:xfer --client 10.0.0.1 80 --conns 2 --max 1048576' \\\n"
@@ -79,9 +89,44 @@ static int parse_seeds(struct sim_cmd *c, const char *v) {
     return 0;
 }
 
-static void list_programs(void) {
-    for (const struct mg_sim_program *p = mg_sim_builtin_programs; p->name; p++)
+static void list_programs(const struct sim_cmd *c) {
+    for (const struct mg_sim_program *p = c->programs; p->name; p++)
         printf("%-14s %s\n", p->name, p->summary);
+}
+
+static void add_builtins(struct sim_cmd *c) {
+    for (const struct mg_sim_program *p = mg_sim_builtin_programs; p->name && c->nprograms < 16; p++)
+        c->programs[c->nprograms++] = *p;
+}
+
+/* --load PATH: a shared object whose margay_sim_main is a program named after the
+ * file (./dir/myprog.so runs as myprog). It stays loaded until the process ends. */
+static int load_program(struct sim_cmd *c, const char *path, char *err, size_t errlen) {
+    if (c->nloaded == MAX_LOADED || c->nprograms + 1 >= sizeof(c->programs) / sizeof(c->programs[0])) {
+        snprintf(err, errlen, "too many programs loaded");
+        return -EINVAL;
+    }
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(err, errlen, "cannot load %s: %s", path, dlerror());
+        return -EINVAL;
+    }
+    void *sym = dlsym(h, "margay_sim_main");
+    if (!sym) {
+        snprintf(err, errlen, "%s has no margay_sim_main: compile it with -DMARGAY_SIM_MAIN=margay_sim_main", path);
+        return -EINVAL;
+    }
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char *name = c->loaded_names[c->nloaded++];
+    snprintf(name, 64, "%s", base);
+    char *dot = strstr(name, ".so");
+    if (dot)
+        *dot = '\0';
+    struct mg_sim_program p = {.name = name, .summary = path};
+    memcpy(&p.main, &sym, sizeof(p.main)); /* POSIX: a data pointer from dlsym is a function */
+    c->programs[c->nprograms++] = p;
+    return 0;
 }
 
 /* Returns 0 to run, 1 when done (help, list), 2 on a usage error. */
@@ -96,7 +141,7 @@ static int parse_args(struct sim_cmd *c, int argc, char **argv) {
             return 1;
         }
         if (!strcmp(a, "--list-programs")) {
-            list_programs();
+            list_programs(c);
             return 1;
         }
         if (!strcmp(a, "--quiet") || !strcmp(a, "--verbose")) {
@@ -118,6 +163,8 @@ static int parse_args(struct sim_cmd *c, int argc, char **argv) {
             have_seed = true;
         } else if (!strcmp(key, "scenario")) {
             rc = v ? mg_sim_options_load_file(&c->opts, v, err, sizeof(err)) : -EINVAL;
+        } else if (!strcmp(key, "load")) {
+            rc = v ? load_program(c, v, err, sizeof(err)) : -EINVAL;
         } else if (!strcmp(key, "pcap")) {
             c->pcap_prefix = v;
         } else if (!strcmp(key, "trace")) {
@@ -148,12 +195,12 @@ static int parse_args(struct sim_cmd *c, int argc, char **argv) {
         return 2;
     }
     for (unsigned i = 0; i < c->opts.sc.nprocs; i++)
-        if (!mg_sim_program_find(mg_sim_builtin_programs, c->opts.sc.procs[i].argv[0])) {
+        if (!mg_sim_program_find(c->programs, c->opts.sc.procs[i].argv[0])) {
             fprintf(stderr, "margay sim: no program '%s' (margay sim --list-programs)\n",
                     c->opts.sc.procs[i].argv[0]);
             return 2;
         }
-    c->opts.sc.programs = mg_sim_builtin_programs;
+    c->opts.sc.programs = c->programs;
     return 0;
 }
 
@@ -183,7 +230,7 @@ static void print_replay(FILE *out, const struct sim_cmd *c, uint64_t seed) {
 static void fill_scenario(const struct sim_cmd *c, uint64_t seed, struct mg_sim_scenario *sc, char *pcap,
                           size_t pcap_len) {
     mg_sim_scenario_for_seed(&c->opts, seed, sc);
-    sc->programs = mg_sim_builtin_programs;
+    sc->programs = c->programs;
     sc->trace_path = c->trace_path;
     if (c->pcap_prefix) {
         snprintf(pcap, pcap_len, "%s-seed%" PRIu64, c->pcap_prefix, seed);
@@ -352,6 +399,7 @@ int mg_cmd_sim(int argc, char **argv) {
     struct sim_cmd c;
     memset(&c, 0, sizeof(c));
     mg_sim_options_init(&c.opts);
+    add_builtins(&c);
     c.argc = argc;
     c.argv = argv;
     int rc = parse_args(&c, argc, argv);
