@@ -9,5 +9,6 @@ tests_unit_test_sim_faults_SOURCES = tests/unit/test_sim_faults.c
 tests_unit_test_sim_faults_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_sim_faults_LDADD = $(MG_TEST_LIBS)
 endif
-TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh
-EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/sweep.scenario
+TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh
+EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
+	tests/sim/sweep.scenario doc/sim-demo.c doc/sim.md
