@@ -9,5 +9,7 @@
 
 int mg_cmd_info(int argc, char **argv);
 void mg_cmd_info_usage(FILE *out);
+int mg_cmd_replay(int argc, char **argv);
+void mg_cmd_replay_usage(FILE *out);
 
 #endif /* MARGAY_TOOLS_COMMANDS_H */

@@ -3,9 +3,10 @@
 bin_PROGRAMS += margay
 margay_SOURCES = \
 	src/tools/margay.c \
-	src/tools/cmd_info.c
+	src/tools/cmd_info.c \
+	src/tools/cmd_replay.c
 noinst_HEADERS += src/tools/commands.h
-margay_CFLAGS = $(AM_CFLAGS)
+margay_CFLAGS = $(AM_CFLAGS) $(PCAP_CFLAGS)
 margay_LDADD = libmargay.la $(YAML_LIBS)
 if HAVE_DPDK
 margay_LDADD += $(DPDK_LIBS)
