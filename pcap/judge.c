@@ -46,8 +46,10 @@ static const char *handshake_name(const struct mg_replay_side *s) {
     return "unanswered";
 }
 
-/* Options an answer may carry only when the SYN offered them (RFC 7323 1.3, 2018 2). */
-static void judge_options(const struct mg_replay_flow *fl, struct why *w) {
+/* Options an answer may carry only when the SYN offered them (RFC 7323 1.3, 2018 2);
+ * declining an offered option is the server's right, so a different choice from the
+ * recorded server's is a note, not a difference. */
+static void judge_options(const struct mg_replay_flow *fl, struct why *w, struct why *notes) {
     const struct mg_tcp_opts *c = &fl->client_syn_opts, *m = &fl->margay.synack_opts, *r = &fl->recorded.synack_opts;
     if (m->has_wscale && !c->has_wscale)
         add(w, "margay sent window scale the client did not offer");
@@ -57,14 +59,12 @@ static void judge_options(const struct mg_replay_flow *fl, struct why *w) {
         add(w, "margay sent timestamps the client did not offer");
     if (!m->has_mss)
         add(w, "margay's SYN-ACK has no MSS option");
-    /* Declining an offered option is allowed, but then the conversation differs from
-     * the recorded one in a way that matters (no scaling, no SACK recovery). */
     if (c->has_wscale && r->has_wscale != m->has_wscale)
-        add(w, "window scaling negotiated by %s only", m->has_wscale ? "margay" : "the recorded server");
+        add(notes, "window scaling negotiated by %s only", m->has_wscale ? "margay" : "the recorded server");
     if (c->sack_permitted && r->sack_permitted != m->sack_permitted)
-        add(w, "SACK negotiated by %s only", m->sack_permitted ? "margay" : "the recorded server");
+        add(notes, "SACK negotiated by %s only", m->sack_permitted ? "margay" : "the recorded server");
     if (c->has_timestamp && r->has_timestamp != m->has_timestamp)
-        add(w, "timestamps negotiated by %s only", m->has_timestamp ? "margay" : "the recorded server");
+        add(notes, "timestamps negotiated by %s only", m->has_timestamp ? "margay" : "the recorded server");
 }
 
 enum mg_judge_verdict mg_judge_flow(const struct mg_replay_flow *fl, char *buf, size_t len) {
@@ -89,7 +89,9 @@ enum mg_judge_verdict mg_judge_flow(const struct mg_replay_flow *fl, char *buf, 
         add(&w, "handshake refused by both");
         return MG_JUDGE_CONFORMS;
     }
-    judge_options(fl, &w);
+    char note_buf[256] = "";
+    struct why notes = {.buf = note_buf, .len = sizeof(note_buf)};
+    judge_options(fl, &w, &notes);
     if (r->max_ack_rel != m->max_ack_rel)
         add(&w, "acknowledged %u payload bytes, the recorded server %u", m->max_ack_rel, r->max_ack_rel);
     if (m->ack_went_back)
@@ -103,10 +105,14 @@ enum mg_judge_verdict mg_judge_flow(const struct mg_replay_flow *fl, char *buf, 
     if (r->rst != m->rst)
         add(&w, "%s sent a RST, %s did not", r->rst ? "the recorded server" : "margay",
             r->rst ? "margay" : "the recorded server");
-    if (w.count > 0)
+    if (w.count > 0) {
+        if (notes.count)
+            add(&w, "(note: %s)", note_buf);
         return MG_JUDGE_DIFFERS;
-    snprintf(buf, len, "handshake accepted by both, %u payload bytes acknowledged and delivered%s%s", m->max_ack_rel,
-             m->fin ? ", FIN by both" : "", m->rst ? ", RST by both" : "");
+    }
+    snprintf(buf, len, "handshake accepted by both, %u payload bytes acknowledged and delivered%s%s%s%s%s",
+             m->max_ack_rel, m->fin ? ", FIN by both" : "", m->rst ? ", RST by both" : "", notes.count ? " (note: " : "",
+             note_buf, notes.count ? ")" : "");
     return MG_JUDGE_CONFORMS;
 }
 

@@ -201,8 +201,9 @@ int mg_cap_next(struct mg_cap_reader *r, struct mg_cap_frame *f, char *err, size
     long n = mg_cap_to_ethernet(r->linktype, data, h->caplen, r->frame, sizeof(r->frame));
     if (n < 0) {
         snprintf(err, errlen, "frame %llu: %u bytes cannot be read as %s: %s", (unsigned long long)r->index,
-                 h->caplen, mg_cap_link_name(r->linktype), strerror((int)-n));
-        return (int)n;
+                 h->caplen, mg_cap_link_name(r->linktype),
+                 n == -EINVAL ? "too short for its link header, or not IPv4, IPv6 or ARP" : strerror((int)-n));
+        return -EPROTO;
     }
     f->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec; /* nano precision asked */
     f->len = (uint32_t)n;

@@ -54,9 +54,10 @@ struct mg_cap_reader;
 /* Opens a pcap or pcapng file. 0, or a negative errno with a message in err. */
 int mg_cap_open(const char *path, struct mg_cap_reader **out, char *err, size_t errlen);
 int mg_cap_linktype(const struct mg_cap_reader *r);
-/* Reads the next frame (valid until the next call): 1, 0 at the end, or a negative
- * errno with a message in err (a truncated or corrupt file, a packet the link type
- * cannot carry). */
+/* Reads the next frame (valid until the next call): 1, 0 at the end, -EPROTO with a
+ * message in err for a packet that cannot become an Ethernet frame (the reader can
+ * go on with the next one), or another negative errno with a message in err for a
+ * truncated or corrupt file (the reader cannot go on). */
 int mg_cap_next(struct mg_cap_reader *r, struct mg_cap_frame *f, char *err, size_t errlen);
 void mg_cap_close(struct mg_cap_reader *r);
 

@@ -294,7 +294,13 @@ static int load_capture(struct replay *rp, char *err, size_t errlen) {
     uint64_t bytes = 0;
     struct mg_cap_frame f;
     char ferr[256];
-    while ((rc = mg_cap_next(r, &f, ferr, sizeof(ferr))) == 1) {
+    while ((rc = mg_cap_next(r, &f, ferr, sizeof(ferr))) == 1 || rc == -EPROTO) {
+        if (rc == -EPROTO) {
+            if (!rp->res->frames_skipped)
+                snprintf(rp->res->first_skip, sizeof(rp->res->first_skip), "%s", ferr);
+            rp->res->frames_skipped++;
+            continue;
+        }
         if (rp->nin >= MAX_FRAMES || bytes + f.len > MAX_BYTES) {
             snprintf(err, errlen, "%s: more than %u frames or %llu MiB; split the capture (editcap -c)",
                      rp->opts->in_path, MAX_FRAMES, (unsigned long long)(MAX_BYTES >> 20));
@@ -329,7 +335,7 @@ static int load_capture(struct replay *rp, char *err, size_t errlen) {
     else if (rc == -ENOMEM)
         snprintf(err, errlen, "%s: out of memory", rp->opts->in_path);
     mg_cap_close(r);
-    rp->res->frames_read = rp->nin;
+    rp->res->frames_read = rp->nin + rp->res->frames_skipped;
     return rc < 0 ? rc : 0;
 }
 
@@ -618,6 +624,29 @@ static struct mg_replay_flow *observe_recorded(struct replay *rp, const struct p
     return NULL;
 }
 
+/* Recomputes the IPv4 header checksum and the TCP/UDP checksum of a frame, for
+ * captures recorded on a host that left checksums to its NIC (they hold zeros or a
+ * partial sum). */
+static void fix_checksums(uint8_t *f, size_t len) {
+    struct pkt p;
+    parse_pkt(f, len, &p);
+    if (!p.ipv4 || p.ip.total_len > len - p.ip_off)
+        return;
+    uint8_t *ip = f + p.ip_off;
+    store_cksum(ip + 10, 0);
+    store_cksum(ip + 10, mg_cksum(ip, p.ip.hdr_len));
+    if (p.ip.frag & (MG_IPV4_MF | MG_IPV4_OFFMASK))
+        return;
+    size_t l4_len = p.ip.total_len - p.ip.hdr_len;
+    size_t ck_off = p.ip.proto == 6 ? 16 : p.ip.proto == 17 ? 6 : 0;
+    if (!ck_off || l4_len < ck_off + 2)
+        return;
+    uint8_t *l4 = ip + p.ip.hdr_len;
+    store_cksum(l4 + ck_off, 0);
+    uint16_t ck = mg_l4_cksum_ipv4(p.ip.src, p.ip.dst, p.ip.proto, l4, l4_len);
+    store_cksum(l4 + ck_off, p.ip.proto == 17 && ck == 0 ? 0xffff : ck);
+}
+
 static int inject(struct replay *rp, const struct mg_replay_frame *fr, const struct pkt *p, struct mg_replay_flow *fl) {
     /* Frames larger than a pool buffer (jumbo or offloaded captures) get a heap buffer. */
     struct mg_buf *b = fr->len <= 1800u ? mg_buf_alloc(rp->mem.dev.pool) : mg_buf_alloc_heap(fr->len, 128);
@@ -629,6 +658,8 @@ static int inject(struct replay *rp, const struct mg_replay_frame *fr, const str
         return -ENOMEM;
     }
     memcpy(dst, fr->data, fr->len);
+    if (rp->opts->fix_checksums)
+        fix_checksums(dst, fr->len);
     if (fl)
         rewrite_client_acks(fl, dst, p);
     struct mem_dev *m = &rp->mem;
@@ -809,6 +840,9 @@ void mg_replay_print_report(FILE *out, const struct mg_replay_result *res) {
     fprintf(out, "\nframes     %llu read (%s), %llu in to margay, %llu out from margay\n",
             (unsigned long long)res->frames_read, mg_cap_link_name(res->linktype), (unsigned long long)res->frames_in,
             (unsigned long long)res->frames_out);
+    if (res->frames_skipped)
+        fprintf(out, "note       %llu frames skipped, not convertible to Ethernet (first: %s)\n",
+                (unsigned long long)res->frames_skipped, res->first_skip);
     if (res->frames_completed)
         fprintf(out, "note       %llu frames were cut short by the capture; their missing bytes were replayed as "
                      "zeros\n",
@@ -829,6 +863,10 @@ void mg_replay_print_report(FILE *out, const struct mg_replay_result *res) {
             any = true;
         }
     fprintf(out, "%s\n", any ? "" : "drops      none");
+    if (res->inet.drops[MG_DROP_IPV4_BAD_CKSUM] || res->inet.drops[MG_DROP_UDP_BAD_CKSUM] ||
+        res->tcp.drops[MG_TCP_DROP_BAD_CKSUM])
+        fprintf(out, "hint       bad checksums: if the capture was recorded on a host that offloads checksums to "
+                     "its NIC, replay with --fix-checksums\n");
     fprintf(out, "tcp        %llu segments in, %llu out, %llu RSTs sent, %llu retransmits\n",
             (unsigned long long)res->tcp.segs_in, (unsigned long long)res->tcp.segs_out,
             (unsigned long long)res->tcp.rsts_sent, (unsigned long long)res->tcp.retransmits);

@@ -32,6 +32,7 @@ struct mg_replay_opts {
     enum mg_replay_app app;   /* AUTO: HTTP for ports 80/8080/8000, else sink */
     uint64_t seed;            /* the stack's random source (ISNs); 0 = 1 */
     uint64_t tail_ns;         /* virtual time run after the last frame; 0 = 3 s */
+    bool fix_checksums;       /* recompute IPv4/TCP/UDP checksums of injected frames */
 };
 
 /* One side's TCP behaviour in a flow (the recorded server's, or margay's). */
@@ -75,6 +76,8 @@ struct mg_replay_frame {
 struct mg_replay_result {
     int linktype;
     uint64_t frames_read, frames_in, frames_out;
+    uint64_t frames_skipped;      /* packets that could not become Ethernet frames */
+    char first_skip[256];        /* why the first of them could not */
     uint64_t frames_completed;    /* frames cut short by the capture, completed with zeros */
     bool loopback_remapped;       /* the client's address was moved off the server's */
     uint32_t endpoint_ip;

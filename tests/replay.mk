@@ -1,1 +1,14 @@
-# tests/replay.mk — capture replay tests.
+# tests/replay.mk — capture replay tests: the reader's conversions and a synthesised
+# conversation (CUnit), the whole real-capture corpus with expected verdicts, tshark
+# checks and determinism, and malformed captures.
+if HAVE_PCAP
+if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_replay
+TESTS += tests/unit/test_replay
+tests_unit_test_replay_SOURCES = tests/unit/test_replay.c
+tests_unit_test_replay_CFLAGS = $(MG_TEST_CFLAGS) $(PCAP_CFLAGS)
+tests_unit_test_replay_LDADD = $(MG_TEST_LIBS) $(PCAP_LIBS)
+endif
+TESTS += tests/replay/replay_corpus.sh tests/replay/replay_errors.sh
+endif
+EXTRA_DIST += tests/replay/replay_corpus.sh tests/replay/replay_errors.sh tests/replay/expected_verdicts.txt

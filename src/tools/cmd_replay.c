@@ -32,6 +32,8 @@ void mg_cmd_replay_usage(FILE *out) {
             "                      http on ports 80, 8000, 8080, otherwise sink)\n"
             "  -j, --judge         compare margay's answers with the recorded server's, per flow;\n"
             "                      exit status 3 when a flow differs\n"
+            "  -c, --fix-checksums recompute IPv4/TCP/UDP checksums of the frames fed to margay\n"
+            "                      (captures from hosts that offload checksums to the NIC)\n"
             "  -s, --seed N        the stack's random seed (default 1)\n"
             "  -t, --tail MS       virtual milliseconds to run after the last frame (default 3000)\n"
             "  -h, --help          this text\n");
@@ -43,12 +45,13 @@ int mg_cmd_replay(int argc, char **argv) {
         {"output", required_argument, NULL, 'o'}, {"ip", required_argument, NULL, 'i'},
         {"app", required_argument, NULL, 'a'},    {"judge", no_argument, NULL, 'j'},
         {"seed", required_argument, NULL, 's'},   {"tail", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},         {"fix-checksums", no_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0}};
     struct mg_replay_opts opts = {0};
     bool judge = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:i:a:js:t:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:i:a:jcs:t:h", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o':
@@ -71,6 +74,9 @@ int mg_cmd_replay(int argc, char **argv) {
             break;
         case 'j':
             judge = true;
+            break;
+        case 'c':
+            opts.fix_checksums = true;
             break;
         case 's':
             errno = 0;
