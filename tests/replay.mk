@@ -8,6 +8,11 @@ TESTS += tests/unit/test_replay
 tests_unit_test_replay_SOURCES = tests/unit/test_replay.c
 tests_unit_test_replay_CFLAGS = $(MG_TEST_CFLAGS) $(PCAP_CFLAGS)
 tests_unit_test_replay_LDADD = $(MG_TEST_LIBS) $(PCAP_LIBS)
+check_PROGRAMS += tests/unit/test_capture_roundtrip
+TESTS += tests/unit/test_capture_roundtrip
+tests_unit_test_capture_roundtrip_SOURCES = tests/unit/test_capture_roundtrip.c $(MG_SIMHOSTS_SOURCES)
+tests_unit_test_capture_roundtrip_CFLAGS = $(MG_TEST_CFLAGS) $(PCAP_CFLAGS)
+tests_unit_test_capture_roundtrip_LDADD = $(MG_TEST_LIBS) $(PCAP_LIBS)
 endif
 TESTS += tests/replay/replay_corpus.sh tests/replay/replay_errors.sh
 endif
