@@ -996,7 +996,8 @@ static int check_sock(const struct mg_tcp_sock *c, char *why, size_t len) {
     uint32_t bytes = 0;
     for (uint32_t i = 0; i < c->sq_count; i++) {
         const struct tcp_sndent *e = &c->sq[(c->sq_head + i) % c->sq_cap];
-        CHECK(e->buf && e->len > 0 && e->off + e->len <= e->buf->len, "port %u: bad send entry %u", port, i);
+        CHECK(e->buf && e->len > 0 && e->ptr >= e->buf->base && e->ptr + e->len <= e->buf->base + e->buf->cap,
+              "port %u: bad send entry %u", port, i);
         bytes += e->len;
     }
     CHECK(bytes == c->sq_bytes, "port %u: send queue holds %u bytes, counter says %u", port, bytes, c->sq_bytes);

@@ -27,11 +27,18 @@
 #define TCP_MAX_BACKLOG 65535
 #define TCP_TS_TICK_NS 1000000ull /* timestamp clock: 1 ms per tick */
 
-/* One caller buffer region held in the send queue: bytes [off, off + len) of buf. */
+/* One caller buffer region held in the send queue: len bytes at ptr, inside buf.
+ * The pointer is kept rather than an offset from buf->data, because transmitting in
+ * place (tcp_out.c) moves buf->data to the headers in front of the payload. */
 struct tcp_sndent {
     struct mg_buf *buf;
-    uint32_t off, len;
+    uint8_t *ptr;
+    uint32_t len;
 };
+
+/* Headroom a send-queue region needs in front of it to be sent in place (TCP with
+ * options, IPv4 and Ethernet headers fit in it). */
+#define TCP_INPLACE_HEADROOM 128u
 
 struct mg_tcp_sock {
     struct mg_tcp_layer *tcp;

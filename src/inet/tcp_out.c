@@ -4,9 +4,11 @@
  * window avoidance, RFC 9293 3.8.6.2.1), the advertised receive window (receiver-side
  * SWS avoidance, never shrinking), and control segments (SYN, ACK, RST, probes).
  *
- * Payload is copied from the send queue into a fresh buffer per segment: the caller
- * keeps its buffer (it is referenced, not owned) and a retransmission needs the bytes
- * again. Copies are counted in stats.payload_copies. */
+ * Payload is copied from the send queue into a fresh buffer per segment (the caller
+ * may still hold its buffer, and a retransmission needs the bytes again), except when
+ * a segment is exactly the rest of a queued region whose buffer nobody else holds and
+ * that has headroom: then the headers go in front of the payload and the buffer itself
+ * goes to the device (sq_inplace). Copies are counted in stats.payload_copies. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +36,10 @@ static int sq_grow(struct mg_tcp_sock *c) {
 }
 
 int tcp_sq_push(struct mg_tcp_sock *c, struct mg_buf *buf, uint32_t off, uint32_t len) {
+    uint8_t *ptr = buf->data + off;
     if (c->sq_count) {
         struct tcp_sndent *last = sq_at(c, c->sq_count - 1);
-        if (last->buf == buf && last->off + last->len == off) {
+        if (last->buf == buf && last->ptr + last->len == ptr) {
             last->len += len;
             c->sq_bytes += len;
             return 0;
@@ -50,7 +53,7 @@ int tcp_sq_push(struct mg_tcp_sock *c, struct mg_buf *buf, uint32_t off, uint32_
     mg_buf_ref(buf);
     struct tcp_sndent *e = sq_at(c, c->sq_count);
     e->buf = buf;
-    e->off = off;
+    e->ptr = ptr;
     e->len = len;
     c->sq_count++;
     c->sq_bytes += len;
@@ -70,7 +73,7 @@ void tcp_sq_drop_front(struct mg_tcp_sock *c, uint32_t n) {
             c->sq_count--;
             popped++;
         } else {
-            e->off += n;
+            e->ptr += n;
             e->len -= n;
             c->sq_bytes -= n;
             n = 0;
@@ -92,9 +95,9 @@ void tcp_sq_free(struct mg_tcp_sock *c) {
     c->sq_cache_idx = c->sq_cache_start = 0;
 }
 
-/* Copies len bytes starting qoff bytes into the send queue. Sequential reads (the
- * common case) resume from a cached entry instead of walking from the head. */
-static void sq_copy(struct mg_tcp_sock *c, uint32_t qoff, uint8_t *dst, uint32_t len) {
+/* The entry holding queue offset qoff, and that entry's own queue offset. Sequential
+ * reads (the common case) resume from a cached entry instead of walking from the head. */
+static uint32_t sq_find(struct mg_tcp_sock *c, uint32_t qoff, uint32_t *start_out) {
     uint32_t idx = 0, start = 0;
     if (c->sq_cache_idx < c->sq_count && qoff >= c->sq_cache_start) {
         idx = c->sq_cache_idx;
@@ -106,19 +109,49 @@ static void sq_copy(struct mg_tcp_sock *c, uint32_t qoff, uint8_t *dst, uint32_t
     }
     c->sq_cache_idx = idx;
     c->sq_cache_start = start;
+    *start_out = start;
+    return idx;
+}
+
+/* Copies len bytes starting qoff bytes into the send queue. */
+static void sq_copy(struct mg_tcp_sock *c, uint32_t qoff, uint8_t *dst, uint32_t len) {
+    uint32_t start;
+    uint32_t idx = sq_find(c, qoff, &start);
     while (len > 0 && idx < c->sq_count) {
         struct tcp_sndent *e = sq_at(c, idx);
         uint32_t eo = qoff - start;
         uint32_t n = e->len - eo;
         if (n > len)
             n = len;
-        memcpy(dst, e->buf->data + e->off + eo, n);
+        memcpy(dst, e->ptr + eo, n);
         dst += n;
         len -= n;
         qoff += n;
         start += e->len;
         idx++;
     }
+}
+
+/* The buffer to send [qoff, qoff + len) of the queue in place, with its headers in
+ * the headroom in front of the payload, or NULL when that is not safe: the segment
+ * must be exactly one entry's remaining bytes, the entry's reference must be the only
+ * one (neither the application nor a device still looks at the buffer, so nobody sees
+ * the headroom change), and there must be room for the headers. */
+static struct mg_buf *sq_inplace(struct mg_tcp_sock *c, uint32_t qoff, uint32_t len) {
+    uint32_t start;
+    uint32_t idx = sq_find(c, qoff, &start);
+    if (idx >= c->sq_count)
+        return NULL;
+    struct tcp_sndent *e = sq_at(c, idx);
+    struct mg_buf *b = e->buf;
+    if (qoff != start || e->len != len || b->refcnt != 1 || (uint32_t)(e->ptr - b->base) < TCP_INPLACE_HEADROOM)
+        return NULL;
+    b->data = e->ptr;
+    b->len = len;
+    b->ol_flags = 0;
+    b->next = NULL;
+    mg_buf_ref(b); /* the device's reference; ours stays with the entry */
+    return b;
 }
 
 /* ------------------------------------------------------------ windows ---- */
@@ -208,7 +241,10 @@ static void fill_cksum(struct mg_inet *inet, struct mg_buf *b, uint32_t src, uin
 static int xmit(struct mg_tcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len) {
     struct mg_tcp_layer *tcp = c->tcp;
     struct mg_inet *inet = tcp->inet;
-    struct mg_buf *b = mg_inet_alloc_tx(inet);
+    struct mg_buf *b = len ? sq_inplace(c, seq - c->snd_buf_seq, len) : NULL;
+    bool inplace = b != NULL;
+    if (!b)
+        b = mg_inet_alloc_tx(inet);
     if (!b) {
         tcp_drop(tcp, MG_TCP_DROP_NO_BUFFER);
         return -ENOBUFS;
@@ -242,13 +278,13 @@ static int xmit(struct mg_tcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
         h.opts.ts_ecr = c->ts_recent;
     }
     size_t hl = MG_TCP_HDR_LEN + mg_tcp_opts_len(&h.opts);
-    uint8_t *p = mg_buf_append(b, (uint32_t)(hl + len));
+    uint8_t *p = inplace ? mg_buf_prepend(b, (uint32_t)hl) : mg_buf_append(b, (uint32_t)(hl + len));
     if (!p || mg_tcp_build(p, hl, &h) != hl) {
         mg_buf_free(b);
         tcp_drop(tcp, MG_TCP_DROP_NO_BUFFER);
         return -ENOBUFS;
     }
-    if (len) {
+    if (len && !inplace) {
         sq_copy(c, seq - c->snd_buf_seq, p + hl, len);
         tcp->stats.payload_copies += len;
     }

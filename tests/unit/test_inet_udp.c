@@ -228,12 +228,14 @@ static void test_arp_failure_to_absent_peer(void) {
     simhosts_destroy(sh);
 }
 
-static void test_tcp_socket_without_tcp(void) {
+static void test_socket_kinds(void) {
     struct simhosts *sh = make_hosts(1, 8, 0, false, 0);
     simhosts_use(sh, 0);
     int qd;
-    if (&mg_inet_tcp_proto == NULL)
-        CU_ASSERT_EQUAL(demi_socket(&qd, AF_INET, SOCK_STREAM, 0), EPROTONOSUPPORT);
+    CU_ASSERT_EQUAL(demi_socket(&qd, AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT);
+    CU_ASSERT_EQUAL(demi_socket(&qd, AF_INET, SOCK_DGRAM, IPPROTO_TCP), EPROTONOSUPPORT);
+    CU_ASSERT_EQUAL_FATAL(demi_socket(&qd, AF_INET, SOCK_STREAM, 0), 0);
+    CU_ASSERT_EQUAL(demi_close(qd), 0);
     CU_ASSERT_EQUAL(demi_socket(&qd, AF_INET6, SOCK_DGRAM, 0), EAFNOSUPPORT);
     CU_ASSERT_EQUAL(demi_socket(&qd, AF_INET, SOCK_RAW, 0), EPROTONOSUPPORT);
     simhosts_destroy(sh);
@@ -462,7 +464,7 @@ int main(void) {
     CU_add_test(s, "popped array pushed back without a copy", test_echo_back_popped_buffer_zero_copy);
     CU_add_test(s, "closed port gets port unreachable", test_closed_port_gets_port_unreachable);
     CU_add_test(s, "ARP failure to an absent peer", test_arp_failure_to_absent_peer);
-    CU_add_test(s, "socket types", test_tcp_socket_without_tcp);
+    CU_add_test(s, "socket types", test_socket_kinds);
     CU_add_test(s, "close cancels a pending pop", test_close_cancels_pending_pop);
     CU_add_test(s, "1% loss still delivers the rest", test_lossy_link_delivers_the_rest);
     CU_add_test(s, "same seed, same frames", test_same_seed_same_frames);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cunit_main.h"
+#include "inet/tcp_int.h"
 #include "tcp_seg_helper.h"
 
 #define A MG_TCP_ACK
@@ -1294,6 +1295,60 @@ static void test_ephemeral_ports(void) {
     th_teardown();
 }
 
+static void test_zero_copy_transmit(void) {
+    th_setup(no_delack);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &mss1460, &ev, &iss, &lport);
+    send_bytes(s, 10, 0); /* in flight: Nagle holds what follows */
+    struct th_sent d;
+    CU_ASSERT_FATAL(th_pop(&d));
+    uint64_t copies = mg_tcp_stats(th.tcp)->payload_copies;
+    struct mg_buf *b = mg_buf_alloc_heap(500, 128);
+    uint8_t *p = mg_buf_append(b, 500);
+    for (int i = 0; i < 500; i++)
+        p[i] = (uint8_t)(i * 3);
+    CU_ASSERT(mg_tcp_send(s, b, 100) == 400); /* bytes [100, 500) */
+    mg_buf_free(b);                           /* only TCP holds it now */
+    CU_ASSERT(th_pending() == 0);
+    th_inject(80, lport, 1001, iss + 11, A, 60000, NULL, NULL, 0);
+    CU_ASSERT(th_pending() == 1);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->payload_copies == copies); /* sent in place */
+    /* The capture device still holds that frame: the retransmission must copy. */
+    th_advance(200 * MG_NS_PER_MS);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->payload_copies == copies + 400);
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_FATAL(th_pop(&d));
+        CU_ASSERT(d.len == 400 && d.tcp.seq == iss + 11);
+        for (int i = 0; i < 400; i++)
+            CU_ASSERT_FATAL(d.payload[i] == (uint8_t)((i + 100) * 3));
+    }
+    /* The device let go: the next retransmission is in place again. */
+    th_advance(400 * MG_NS_PER_MS);
+    CU_ASSERT_FATAL(th_pop(&d));
+    CU_ASSERT(d.len == 400 && d.payload[0] == (uint8_t)300 && d.payload[399] == (uint8_t)(499 * 3));
+    CU_ASSERT(mg_tcp_stats(th.tcp)->payload_copies == copies + 400);
+    th_check();
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+static void test_wscale_clamped(void) {
+    th_setup(no_delack);
+    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
+    mg_tcp_bind(l, 0, 7000);
+    mg_tcp_listen(l, 4);
+    struct mg_tcp_opts o = {.has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 15};
+    uint32_t iss;
+    struct mg_tcp_sock *c = th_accept(l, 7000, 40000, 100, 1, &o, &iss);
+    CU_ASSERT(c->ws_ok && c->snd_wscale == 14); /* RFC 7323 2.3 */
+    CU_ASSERT(c->snd_wnd == 1u << 14);
+    mg_tcp_abort(c);
+    mg_tcp_close(l);
+    th_teardown();
+}
+
 static const struct mg_test_case cases[] = {
     {"active open, options, peer MSS", test_active_open},
     {"default MSS 536", test_default_mss_536},
@@ -1340,6 +1395,8 @@ static const struct mg_test_case cases[] = {
     {"unanswered zero-window probes time out", test_persist_unanswered_times_out},
     {"random segments keep the invariants", test_random_segments},
     {"ephemeral ports", test_ephemeral_ports},
+    {"zero-copy transmit in place", test_zero_copy_transmit},
+    {"window scale clamped to 14", test_wscale_clamped},
     {NULL, NULL},
 };
 

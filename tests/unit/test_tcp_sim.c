@@ -22,12 +22,6 @@
 #include "inet/tcp_int.h"
 #include "tests/harness/simhosts.h"
 
-/* proto.h declares the TCP table weak (a UDP-only build still links), so nothing pulls
- * tcp_ops.o out of a static library unless someone names it strongly: we do. */
-struct mg_inet_proto_ops;
-extern const struct mg_inet_proto_ops mg_inet_tcp_proto;
-const void *const test_tcp_sim_needs_tcp = &mg_inet_tcp_proto;
-
 #define SERVER 0
 #define CLIENT 1
 #define ECHO_PORT 7

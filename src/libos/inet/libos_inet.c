@@ -1,9 +1,8 @@
 /* libos/inet/libos_inet.c — the inet libOS: margay's own TCP/IP stack behind PDPIX.
  *
  * This file owns the stack instance and the device, and routes every PDPIX call on
- * a socket to the protocol that created it (struct mg_inet_sock_hdr): UDP always,
- * TCP when the build contains it (mg_inet_tcp_proto is a weak symbol, so a build or
- * test without TCP still runs UDP and answers SOCK_STREAM with EPROTONOSUPPORT).
+ * a socket to the protocol that created it (struct mg_inet_sock_hdr): UDP
+ * (udp_ops.c) or TCP (tcp_ops.c).
  * Polling runs the stack; when nothing is ready and the device has a file
  * descriptor it sleeps on it, bounded by the caller's timeout and the next timer.
  * A device without one (the simulated link) returns at once: whoever drives the
@@ -21,22 +20,21 @@
 /* Room kept in front of arrays too large for a device buffer. */
 #define LARGE_ARRAY_HEADROOM 128
 
-static const struct mg_inet_proto_ops *tcp_proto(void) {
-    /* NULL when the TCP part is not linked in. */
-    return &mg_inet_tcp_proto;
+/* The transports this libOS offers, attached in this order and detached in reverse. */
+static const struct mg_inet_proto_ops *const protocols[] = {&mg_inet_udp_proto, &mg_inet_tcp_proto};
+#define PROTOCOL_COUNT (sizeof(protocols) / sizeof(protocols[0]))
+
+static void detach_protocols(struct mg_inet_libos *lib, size_t attached) {
+    while (attached > 0) {
+        const struct mg_inet_proto_ops *p = protocols[--attached];
+        if (p->detach)
+            p->detach(lib);
+    }
 }
 
-static void detach_protocols(struct mg_inet_libos *lib) {
-    const struct mg_inet_proto_ops *tcp = tcp_proto();
-    if (tcp && tcp->detach)
-        tcp->detach(lib);
-    if (mg_inet_udp_proto.detach)
-        mg_inet_udp_proto.detach(lib);
-}
-
-static void lib_free(struct mg_inet_libos *lib) {
+static void lib_free(struct mg_inet_libos *lib, size_t attached) {
     if (lib->inet) {
-        detach_protocols(lib);
+        detach_protocols(lib, attached);
         mg_inet_destroy(lib->inet, lib->owns_dev);
     } else if (lib->owns_dev) {
         mg_netdev_destroy(lib->dev);
@@ -44,13 +42,10 @@ static void lib_free(struct mg_inet_libos *lib) {
     free(lib);
 }
 
-static int attach_protocols(struct mg_inet_libos *lib) {
-    int rc = mg_inet_udp_proto.attach(lib);
-    if (rc)
-        return rc;
-    const struct mg_inet_proto_ops *tcp = tcp_proto();
-    if (tcp && tcp->attach) {
-        rc = tcp->attach(lib);
+/* Attaches every transport; on failure detaches those already attached. */
+static int attach_protocols(struct mg_inet_libos *lib, size_t *attached) {
+    for (*attached = 0; *attached < PROTOCOL_COUNT; (*attached)++) {
+        int rc = protocols[*attached]->attach(lib);
         if (rc)
             return rc;
     }
@@ -103,14 +98,15 @@ static int inet_init(struct mg_rt *rt, void *arg, void **state_out) {
     }
     rc = wrap_capture(lib, mg_rt_config(rt), mg_rt_clock(rt));
     if (rc) {
-        lib_free(lib);
+        lib_free(lib, 0);
         return rc;
     }
+    size_t attached = 0;
     rc = mg_inet_create(mg_rt_config(rt), lib->dev, mg_rt_clock(rt), mg_rand_u64(mg_rt_rand(rt)), &lib->inet);
     if (rc == 0)
-        rc = attach_protocols(lib);
+        rc = attach_protocols(lib, &attached);
     if (rc) {
-        lib_free(lib);
+        lib_free(lib, attached);
         return rc;
     }
     *state_out = lib;
@@ -119,7 +115,7 @@ static int inet_init(struct mg_rt *rt, void *arg, void **state_out) {
 
 static void inet_fini(void *state) {
     if (state)
-        lib_free(state);
+        lib_free(state, PROTOCOL_COUNT);
 }
 
 /* ---- sockets: dispatch to the protocol ---- */
@@ -142,9 +138,7 @@ static int inet_socket(void *state, int domain, int type, int protocol, void **s
     case SOCK_STREAM:
         if (protocol != 0 && protocol != IPPROTO_TCP)
             return -EPROTONOSUPPORT;
-        p = tcp_proto();
-        if (!p)
-            return -EPROTONOSUPPORT;
+        p = &mg_inet_tcp_proto;
         break;
     default:
         return -EPROTONOSUPPORT;

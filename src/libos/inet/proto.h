@@ -4,8 +4,7 @@
  * transport (UDP in udp_ops.c, TCP in tcp_ops.c) supplies a table of socket
  * operations with the same shapes as struct mg_libos_ops. Every socket object the
  * libOS hands to the core starts with struct mg_inet_sock_hdr, so calls on a qd
- * dispatch to the protocol that created it. The TCP table is referenced weakly: a
- * build without TCP still runs UDP, and the two parts are developed and tested apart. */
+ * dispatch to the protocol that created it. */
 #ifndef MARGAY_LIBOS_INET_PROTO_H
 #define MARGAY_LIBOS_INET_PROTO_H
 
@@ -48,7 +47,7 @@ struct mg_inet_sock_hdr {
 };
 
 extern const struct mg_inet_proto_ops mg_inet_udp_proto;                         /* udp_ops.c */
-extern const struct mg_inet_proto_ops mg_inet_tcp_proto __attribute__((weak)); /* tcp_ops.c */
+extern const struct mg_inet_proto_ops mg_inet_tcp_proto;                         /* tcp_ops.c */
 
 /* Arguments for mg_rt_params.libos_arg when the caller supplies the device (tests,
  * the simulator); NULL means: open the device the configuration names. */
