@@ -343,6 +343,21 @@ static bool usable_unicast(uint32_t ip) {
     return ip != 0 && ip != 0xffffffffu && (ip >> 28) != 0xe;
 }
 
+static bool refused_port(const struct replay *rp, uint16_t port) {
+    bool rst = false;
+    struct pkt p;
+    for (size_t i = 0; i < rp->nin; i++) {
+        parse_pkt(rp->in[i].data, rp->in[i].len, &p);
+        if (!p.tcp || p.ip.src != rp->res->endpoint_ip || p.th.sport != port)
+            continue;
+        if ((p.th.flags & (MG_TCP_SYN | MG_TCP_ACK)) == (MG_TCP_SYN | MG_TCP_ACK))
+            return false;
+        if (p.th.flags & MG_TCP_RST)
+            rst = true;
+    }
+    return rst;
+}
+
 static void choose_endpoint(struct replay *rp) {
     struct mg_replay_result *res = rp->res;
     uint32_t ep = rp->opts->endpoint_ip;
@@ -385,12 +400,15 @@ static void choose_endpoint(struct replay *rp) {
     }
     if (!have_mac)
         mg_cap_synth_mac(ep, res->endpoint_mac);
-    /* The ports clients connect to. */
+    /* The ports clients connect to, except those the recorded server refused (RST
+     * and never a SYN-ACK): margay listens where the recorded server did. */
     for (size_t i = 0; i < rp->nin; i++) {
         parse_pkt(rp->in[i].data, rp->in[i].len, &p);
         if (p.tcp && p.ip.dst == ep && (p.th.flags & (MG_TCP_SYN | MG_TCP_ACK | MG_TCP_RST)) == MG_TCP_SYN &&
-            !is_server_port(res, p.th.dport) && res->nports < 16)
+            !is_server_port(res, p.th.dport) && res->nports < 16) {
+            res->refused[res->nports] = refused_port(rp, p.th.dport);
             res->ports[res->nports++] = p.th.dport;
+        }
     }
 }
 
@@ -776,7 +794,12 @@ int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *re
         rp.out_open = true;
     }
     mg_rt_set_current(rp.rt);
-    rc = mg_replay_app_create(res->app, res->endpoint_ip, res->ports, res->nports, &rp.app);
+    uint16_t listen_ports[16];
+    unsigned nlisten = 0;
+    for (unsigned i = 0; i < res->nports; i++)
+        if (!res->refused[i])
+            listen_ports[nlisten++] = res->ports[i];
+    rc = mg_replay_app_create(res->app, res->endpoint_ip, listen_ports, nlisten, &rp.app);
     if (rc < 0) {
         snprintf(err, errlen, "cannot start the %s application: %s", mg_replay_app_name(res->app), strerror(-rc));
         goto out;
@@ -835,8 +858,13 @@ void mg_replay_print_report(FILE *out, const struct mg_replay_result *res) {
     const uint8_t *m = res->endpoint_mac;
     fprintf(out, "endpoint   %s (%02x:%02x:%02x:%02x:%02x:%02x), application %s", ip, m[0], m[1], m[2], m[3], m[4],
             m[5], mg_replay_app_name(res->app));
+    unsigned shown = 0;
     for (unsigned i = 0; i < res->nports; i++)
-        fprintf(out, "%s%u", i ? "," : " on port ", res->ports[i]);
+        if (!res->refused[i])
+            fprintf(out, "%s%u", shown++ ? "," : " on port ", res->ports[i]);
+    for (unsigned i = 0, r = 0; i < res->nports; i++)
+        if (res->refused[i])
+            fprintf(out, "%s%u", r++ ? "," : ", not on refused port ", res->ports[i]);
     fprintf(out, "\nframes     %llu read (%s), %llu in to margay, %llu out from margay\n",
             (unsigned long long)res->frames_read, mg_cap_link_name(res->linktype), (unsigned long long)res->frames_in,
             (unsigned long long)res->frames_out);

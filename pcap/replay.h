@@ -83,7 +83,8 @@ struct mg_replay_result {
     uint32_t endpoint_ip;
     uint8_t endpoint_mac[6];
     enum mg_replay_app app;
-    uint16_t ports[16];       /* ports the application listened on */
+    uint16_t ports[16];       /* ports clients sent SYNs to */
+    bool refused[16];         /* the recorded server refused this port: margay does not listen */
     unsigned nports;
     struct mg_inet_stats inet;
     struct mg_tcp_stats tcp;

@@ -16,4 +16,6 @@ tests_unit_test_capture_roundtrip_LDADD = $(MG_TEST_LIBS) $(PCAP_LIBS)
 endif
 TESTS += tests/replay/replay_corpus.sh tests/replay/replay_errors.sh
 endif
-EXTRA_DIST += tests/replay/replay_corpus.sh tests/replay/replay_errors.sh tests/replay/expected_verdicts.txt
+EXTRA_DIST += tests/replay/replay_corpus.sh tests/replay/replay_errors.sh tests/replay/expected_verdicts.txt \
+	tests/data/README.txt tests/data/record_kernel_captures.sh tests/data/kernel-echo-close.pcap \
+	tests/data/kernel-bulk-1mib.pcap tests/data/kernel-refused.pcap
