@@ -25,4 +25,4 @@ dist_man3_MANS += \
 # Configuration keys (section 5).
 dist_man5_MANS += doc/man5/margay-config.5
 
-EXTRA_DIST += doc/dpdk.md doc/replay.md
+EXTRA_DIST += doc/dpdk.md

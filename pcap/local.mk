@@ -5,3 +5,4 @@ noinst_HEADERS += pcap/reader.h pcap/replay.h pcap/replay_app.h pcap/judge.h
 libmargay_la_CFLAGS += $(PCAP_CFLAGS)
 libmargay_la_LIBADD += $(PCAP_LIBS)
 endif
+EXTRA_DIST += doc/replay.md
