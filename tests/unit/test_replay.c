@@ -7,6 +7,7 @@
 
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <stdio.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,59 @@ static void test_judge_differs(void) {
     CU_ASSERT_EQUAL(mg_judge_flow(&fl, why, sizeof(why)), MG_JUDGE_NOT_JUDGED);
 }
 
+/* Seeded corruption of real captures: every mutant either replays or gives an error
+ * message, never a crash (the sanitizer build turns any memory error into a failure). */
+static void test_mutated_corpus_never_crashes(void) {
+    const char *dir = getenv("MARGAY_TESTDATA");
+    static const char *names[] = {
+        "tcp-full-http_zeek-communityid-tcp.pcap", "tcp-empty-sack-opt-rtx_suricata-tcp-empty-sack.pcap",
+        "ipv6-tcp-full-loopback_zeek-redis-pipelining.pcap", "tcp-urgent-data_suricata-tcp-urgent1.pcap"};
+    if (!dir) {
+        printf("(MARGAY_TESTDATA not set: no mutants) ");
+        return;
+    }
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    unsigned ran = 0;
+    for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/pcap/%s", dir, names[n]);
+        FILE *in = fopen(path, "rb");
+        if (!in)
+            continue;
+        static uint8_t orig[65536], mut[65536];
+        size_t len = fread(orig, 1, sizeof(orig), in);
+        fclose(in);
+        for (int m = 0; m < 12 && len > 24; m++) {
+            memcpy(mut, orig, len);
+            size_t mlen = len;
+            for (int k = 0; k < 1 + m; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                mut[24 + x % (len - 24)] = (uint8_t)(x >> 32);
+            }
+            if (m % 4 == 3)
+                mlen = 24 + (size_t)(x % (len - 24));
+            char tmp[] = "/tmp/margay-mutant-XXXXXX";
+            int fd = mkstemp(tmp);
+            CU_ASSERT_FATAL(fd >= 0);
+            CU_ASSERT_EQUAL_FATAL(write(fd, mut, mlen), (ssize_t)mlen);
+            close(fd);
+            struct mg_replay_opts o = {.in_path = tmp, .fix_checksums = m % 2 == 0};
+            struct mg_replay_result res;
+            char err[512] = "";
+            int rc = mg_replay_run(&o, &res, err, sizeof(err));
+            CU_ASSERT(rc == 0 || (rc < 0 && err[0] != '\0'));
+            for (size_t i = 0; i < res.nflows; i++) {
+                char why[512];
+                mg_judge_flow(&res.flows[i], why, sizeof(why));
+            }
+            mg_replay_result_free(&res);
+            unlink(tmp);
+            ran++;
+        }
+    }
+    CU_ASSERT(ran > 0);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return CU_get_error();
@@ -243,6 +297,7 @@ int main(void) {
     CU_add_test(s, "replay ethernet echo", test_replay_ethernet_echo);
     CU_add_test(s, "replay sll2 echo", test_replay_sll2_echo);
     CU_add_test(s, "judge differs", test_judge_differs);
+    CU_add_test(s, "mutated corpus never crashes", test_mutated_corpus_never_crashes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures();
