@@ -9,9 +9,12 @@
 
 const char *mg_judge_verdict_name(enum mg_judge_verdict v) {
     switch (v) {
-    case MG_JUDGE_CONFORMS: return "conforms";
-    case MG_JUDGE_DIFFERS: return "differs";
-    default: return "not judged";
+    case MG_JUDGE_CONFORMS:
+        return "conforms";
+    case MG_JUDGE_DIFFERS:
+        return "differs";
+    default:
+        return "not judged";
     }
 }
 
@@ -77,8 +80,7 @@ enum mg_judge_verdict mg_judge_flow(const struct mg_replay_flow *fl, char *buf, 
     }
     const struct mg_replay_side *r = &fl->recorded, *m = &fl->margay;
     if (!r->answered_syn && !r->refused_syn) {
-        add(&w, "the capture has no answer from the server to judge against (margay %s the SYN)",
-            handshake_name(m));
+        add(&w, "the capture has no answer from the server to judge against (margay %s the SYN)", handshake_name(m));
         return MG_JUDGE_NOT_JUDGED;
     }
     if (r->answered_syn != m->answered_syn || r->refused_syn != m->refused_syn) {
@@ -111,8 +113,8 @@ enum mg_judge_verdict mg_judge_flow(const struct mg_replay_flow *fl, char *buf, 
         return MG_JUDGE_DIFFERS;
     }
     snprintf(buf, len, "handshake accepted by both, %u payload bytes acknowledged and delivered%s%s%s%s%s",
-             m->max_ack_rel, m->fin ? ", FIN by both" : "", m->rst ? ", RST by both" : "", notes.count ? " (note: " : "",
-             note_buf, notes.count ? ")" : "");
+             m->max_ack_rel, m->fin ? ", FIN by both" : "", m->rst ? ", RST by both" : "",
+             notes.count ? " (note: " : "", note_buf, notes.count ? ")" : "");
     return MG_JUDGE_CONFORMS;
 }
 

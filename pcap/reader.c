@@ -40,17 +40,26 @@ int mg_cap_link_supported(int linktype) {
 
 const char *mg_cap_link_name(int linktype) {
     switch (linktype) {
-    case MG_CAP_LINK_NULL: return "NULL (BSD loopback)";
-    case MG_CAP_LINK_EN10MB: return "EN10MB (Ethernet)";
+    case MG_CAP_LINK_NULL:
+        return "NULL (BSD loopback)";
+    case MG_CAP_LINK_EN10MB:
+        return "EN10MB (Ethernet)";
     case MG_CAP_LINK_RAW_DLT:
     case MG_CAP_LINK_RAW_DLT14:
-    case MG_CAP_LINK_RAW: return "RAW (raw IP)";
-    case MG_CAP_LINK_LOOP: return "LOOP (OpenBSD loopback)";
-    case MG_CAP_LINK_LINUX_SLL: return "LINUX_SLL (Linux cooked v1)";
-    case MG_CAP_LINK_IPV4: return "IPV4 (raw IPv4)";
-    case MG_CAP_LINK_IPV6: return "IPV6 (raw IPv6)";
-    case MG_CAP_LINK_LINUX_SLL2: return "LINUX_SLL2 (Linux cooked v2)";
-    default: return "unsupported";
+    case MG_CAP_LINK_RAW:
+        return "RAW (raw IP)";
+    case MG_CAP_LINK_LOOP:
+        return "LOOP (OpenBSD loopback)";
+    case MG_CAP_LINK_LINUX_SLL:
+        return "LINUX_SLL (Linux cooked v1)";
+    case MG_CAP_LINK_IPV4:
+        return "IPV4 (raw IPv4)";
+    case MG_CAP_LINK_IPV6:
+        return "IPV6 (raw IPv6)";
+    case MG_CAP_LINK_LINUX_SLL2:
+        return "LINUX_SLL2 (Linux cooked v2)";
+    default:
+        return "unsupported";
     }
 }
 
@@ -172,8 +181,8 @@ int mg_cap_open(const char *path, struct mg_cap_reader **out, char *err, size_t 
         snprintf(err, errlen,
                  "%s: link type %d (%s) is not supported; margay reads Ethernet, Linux cooked (SLL, SLL2), "
                  "raw IP and BSD loopback captures",
-                 path, r->linktype, pcap_datalink_val_to_name(r->linktype) ? pcap_datalink_val_to_name(r->linktype)
-                                                                           : "unknown");
+                 path, r->linktype,
+                 pcap_datalink_val_to_name(r->linktype) ? pcap_datalink_val_to_name(r->linktype) : "unknown");
         pcap_close(r->pcap);
         free(r);
         return -EPROTONOSUPPORT;
@@ -193,15 +202,15 @@ int mg_cap_next(struct mg_cap_reader *r, struct mg_cap_frame *f, char *err, size
     if (rc == PCAP_ERROR_BREAK)
         return 0;
     if (rc != 1) {
-        snprintf(err, errlen, "frame %llu: the capture is corrupt or truncated: %s",
-                 (unsigned long long)r->index + 1, pcap_geterr(r->pcap));
+        snprintf(err, errlen, "frame %llu: the capture is corrupt or truncated: %s", (unsigned long long)r->index + 1,
+                 pcap_geterr(r->pcap));
         return -EINVAL;
     }
     r->index++;
     long n = mg_cap_to_ethernet(r->linktype, data, h->caplen, r->frame, sizeof(r->frame));
     if (n < 0) {
-        snprintf(err, errlen, "frame %llu: %u bytes cannot be read as %s: %s", (unsigned long long)r->index,
-                 h->caplen, mg_cap_link_name(r->linktype),
+        snprintf(err, errlen, "frame %llu: %u bytes cannot be read as %s: %s", (unsigned long long)r->index, h->caplen,
+                 mg_cap_link_name(r->linktype),
                  n == -EINVAL ? "too short for its link header, or not IPv4, IPv6 or ARP" : strerror((int)-n));
         return -EPROTO;
     }

@@ -12,12 +12,12 @@
 
 /* Link types (the LINKTYPE_ values in pcap files; DLT_ where they differ). */
 enum {
-    MG_CAP_LINK_NULL = 0,      /* BSD loopback: 4-byte family, host order of the recorder */
-    MG_CAP_LINK_EN10MB = 1,    /* Ethernet */
-    MG_CAP_LINK_RAW_DLT = 12,  /* DLT_RAW on most systems: raw IPv4/IPv6 */
-    MG_CAP_LINK_RAW_DLT14 = 14,/* DLT_RAW on OpenBSD */
-    MG_CAP_LINK_RAW = 101,     /* LINKTYPE_RAW */
-    MG_CAP_LINK_LOOP = 108,    /* OpenBSD loopback: 4-byte family, network order */
+    MG_CAP_LINK_NULL = 0,       /* BSD loopback: 4-byte family, host order of the recorder */
+    MG_CAP_LINK_EN10MB = 1,     /* Ethernet */
+    MG_CAP_LINK_RAW_DLT = 12,   /* DLT_RAW on most systems: raw IPv4/IPv6 */
+    MG_CAP_LINK_RAW_DLT14 = 14, /* DLT_RAW on OpenBSD */
+    MG_CAP_LINK_RAW = 101,      /* LINKTYPE_RAW */
+    MG_CAP_LINK_LOOP = 108,     /* OpenBSD loopback: 4-byte family, network order */
     MG_CAP_LINK_LINUX_SLL = 113,
     MG_CAP_LINK_IPV4 = 228,
     MG_CAP_LINK_IPV6 = 229,

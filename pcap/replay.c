@@ -77,8 +77,8 @@ static int keep_out_frame(struct replay *rp, const uint8_t *data, size_t len) {
     if (!copy)
         return -ENOMEM;
     memcpy(copy, data, len);
-    res->out[res->nout++] = (struct mg_replay_frame){.ts_ns = mg_clock_now(&rp->clock), .len = (uint32_t)len,
-                                                     .data = copy};
+    res->out[res->nout++] =
+        (struct mg_replay_frame){.ts_ns = mg_clock_now(&rp->clock), .len = (uint32_t)len, .data = copy};
     return 0;
 }
 
@@ -219,7 +219,8 @@ static void observe_server_segment(struct mg_replay_flow *fl, struct mg_replay_s
         s->fin = true;
     s->payload_sent += p->payload_len;
     if (s->isn_known) {
-        uint32_t end = th->seq + p->payload_len + ((th->flags & MG_TCP_SYN) ? 1 : 0) + ((th->flags & MG_TCP_FIN) ? 1 : 0);
+        uint32_t end =
+            th->seq + p->payload_len + ((th->flags & MG_TCP_SYN) ? 1 : 0) + ((th->flags & MG_TCP_FIN) ? 1 : 0);
         int32_t rel = seq_diff(end, s->isn);
         if (rel > 0 && (uint32_t)rel > s->snd_max_rel)
             s->snd_max_rel = (uint32_t)rel;
@@ -872,8 +873,9 @@ void mg_replay_print_report(FILE *out, const struct mg_replay_result *res) {
         fprintf(out, "note       %llu frames skipped, not convertible to Ethernet (first: %s)\n",
                 (unsigned long long)res->frames_skipped, res->first_skip);
     if (res->frames_completed)
-        fprintf(out, "note       %llu frames were cut short by the capture; their missing bytes were replayed as "
-                     "zeros\n",
+        fprintf(out,
+                "note       %llu frames were cut short by the capture; their missing bytes were replayed as "
+                "zeros\n",
                 (unsigned long long)res->frames_completed);
     if (res->loopback_remapped)
         fprintf(out, "note       loopback capture: client and server moved to 198.18.0.2 and 198.18.0.1\n");

@@ -281,10 +281,14 @@ void mg_replay_app_destroy(struct mg_replay_app_state *st) {
 
 const char *mg_replay_app_name(enum mg_replay_app app) {
     switch (app) {
-    case MG_REPLAY_APP_ECHO: return "echo";
-    case MG_REPLAY_APP_SINK: return "sink";
-    case MG_REPLAY_APP_HTTP: return "http";
-    default: return "auto";
+    case MG_REPLAY_APP_ECHO:
+        return "echo";
+    case MG_REPLAY_APP_SINK:
+        return "sink";
+    case MG_REPLAY_APP_HTTP:
+        return "http";
+    default:
+        return "auto";
     }
 }
 

@@ -17,36 +17,38 @@
 #endif
 
 void mg_cmd_replay_usage(FILE *out) {
-    fprintf(out,
-            "usage: margay replay [options] <capture.pcap|capture.pcapng>\n"
-            "\n"
-            "Plays the frames a capture addressed to one endpoint into a margay stack with that\n"
-            "endpoint's addresses, on the capture's timeline (virtual time), and reports what\n"
-            "margay answered. Reads pcap and pcapng: Ethernet, Linux cooked (SLL, SLL2), raw IP\n"
-            "and BSD loopback link types.\n"
-            "\n"
-            "options:\n"
-            "  -o, --output FILE   write margay's frames to FILE (pcapng)\n"
-            "  -i, --ip ADDR       the endpoint margay plays (default: the first SYN's destination)\n"
-            "  -a, --app NAME      the application on margay: echo, sink, http or auto (default:\n"
-            "                      http on ports 80, 8000, 8080, otherwise sink)\n"
-            "  -j, --judge         compare margay's answers with the recorded server's, per flow;\n"
-            "                      exit status 3 when a flow differs\n"
-            "  -c, --fix-checksums recompute IPv4/TCP/UDP checksums of the frames fed to margay\n"
-            "                      (captures from hosts that offload checksums to the NIC)\n"
-            "  -s, --seed N        the stack's random seed (default 1)\n"
-            "  -t, --tail MS       virtual milliseconds to run after the last frame (default 3000)\n"
-            "  -h, --help          this text\n");
+    fprintf(out, "usage: margay replay [options] <capture.pcap|capture.pcapng>\n"
+                 "\n"
+                 "Plays the frames a capture addressed to one endpoint into a margay stack with that\n"
+                 "endpoint's addresses, on the capture's timeline (virtual time), and reports what\n"
+                 "margay answered. Reads pcap and pcapng: Ethernet, Linux cooked (SLL, SLL2), raw IP\n"
+                 "and BSD loopback link types.\n"
+                 "\n"
+                 "options:\n"
+                 "  -o, --output FILE   write margay's frames to FILE (pcapng)\n"
+                 "  -i, --ip ADDR       the endpoint margay plays (default: the first SYN's destination)\n"
+                 "  -a, --app NAME      the application on margay: echo, sink, http or auto (default:\n"
+                 "                      http on ports 80, 8000, 8080, otherwise sink)\n"
+                 "  -j, --judge         compare margay's answers with the recorded server's, per flow;\n"
+                 "                      exit status 3 when a flow differs\n"
+                 "  -c, --fix-checksums recompute IPv4/TCP/UDP checksums of the frames fed to margay\n"
+                 "                      (captures from hosts that offload checksums to the NIC)\n"
+                 "  -s, --seed N        the stack's random seed (default 1)\n"
+                 "  -t, --tail MS       virtual milliseconds to run after the last frame (default 3000)\n"
+                 "  -h, --help          this text\n");
 }
 
 #ifdef HAVE_PCAP
 int mg_cmd_replay(int argc, char **argv) {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"ip", required_argument, NULL, 'i'},
-        {"app", required_argument, NULL, 'a'},    {"judge", no_argument, NULL, 'j'},
-        {"seed", required_argument, NULL, 's'},   {"tail", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {"fix-checksums", no_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                             {"ip", required_argument, NULL, 'i'},
+                                             {"app", required_argument, NULL, 'a'},
+                                             {"judge", no_argument, NULL, 'j'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"tail", required_argument, NULL, 't'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"fix-checksums", no_argument, NULL, 'c'},
+                                             {NULL, 0, NULL, 0}};
     struct mg_replay_opts opts = {0};
     bool judge = false;
     int c;

@@ -108,7 +108,7 @@ static void test_tap_equals_link(void) {
     struct simhosts *sh;
     CU_ASSERT_EQUAL_FATAL(simhosts_create(&p, &sh), 0);
     exchange(sh);
-    simhosts_destroy(sh); /* flushes and closes the capture */
+    simhosts_destroy(sh);    /* flushes and closes the capture */
     CU_ASSERT(r->nout >= 6); /* ARP request (or reply) and five datagrams */
     CU_ASSERT(r->nin >= 6);
 

@@ -7,8 +7,8 @@
 
 #include <CUnit/Basic.h>
 #include <errno.h>
-#include <stdio.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,8 +90,12 @@ static size_t build_seg(uint8_t *f, bool from_client, uint32_t seq, uint32_t ack
     memcpy(eth.dst, from_client ? server_mac : client_mac, 6);
     memcpy(eth.src, from_client ? client_mac : server_mac, 6);
     mg_eth_build(f, 14, &eth);
-    struct mg_tcp_hdr th = {.sport = from_client ? 40000 : 7, .dport = from_client ? 7 : 40000, .seq = seq,
-                            .ack = ack, .flags = flags, .window = 65535};
+    struct mg_tcp_hdr th = {.sport = from_client ? 40000 : 7,
+                            .dport = from_client ? 7 : 40000,
+                            .seq = seq,
+                            .ack = ack,
+                            .flags = flags,
+                            .window = 65535};
     if (flags & MG_TCP_SYN) {
         th.opts.has_mss = true;
         th.opts.mss = 1460;
@@ -99,8 +103,11 @@ static size_t build_seg(uint8_t *f, bool from_client, uint32_t seq, uint32_t ack
     size_t thl = mg_tcp_build(f + 34, 60, &th);
     memcpy(f + 34 + thl, data ? data : "", dlen);
     size_t l4 = thl + dlen;
-    struct mg_ipv4_hdr ip = {.total_len = (uint16_t)(20 + l4), .ttl = 64, .proto = 6,
-                             .src = from_client ? CLIENT : SERVER, .dst = from_client ? SERVER : CLIENT};
+    struct mg_ipv4_hdr ip = {.total_len = (uint16_t)(20 + l4),
+                             .ttl = 64,
+                             .proto = 6,
+                             .src = from_client ? CLIENT : SERVER,
+                             .dst = from_client ? SERVER : CLIENT};
     mg_ipv4_build(f + 14, 20, &ip, true);
     uint16_t ck = mg_l4_cksum_ipv4(ip.src, ip.dst, 6, f + 34, l4);
     f[34 + 16] = (uint8_t)(ck >> 8);
