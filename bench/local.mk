@@ -6,3 +6,13 @@ noinst_PROGRAMS += bench/inet_bench
 bench_inet_bench_SOURCES = bench/inet_bench.c
 bench_inet_bench_LDADD = libmargay.la $(YAML_LIBS) -lm
 bench_inet_bench_LDFLAGS = -static
+
+# dpdk_ring_bench: TCP ping-pong and bulk over two inet stacks joined by a net_ring
+# pair in one process (a row of bench/compare.sh). Run: bench/dpdk_ring_bench [SIZE] [N] [MiB]
+if HAVE_DPDK
+noinst_PROGRAMS += bench/dpdk_ring_bench
+bench_dpdk_ring_bench_SOURCES = bench/dpdk_ring_bench.c
+bench_dpdk_ring_bench_CFLAGS = $(AM_CFLAGS) $(DPDK_CFLAGS)
+bench_dpdk_ring_bench_LDADD = libmargay.la $(YAML_LIBS) $(DPDK_LIBS) -lrte_net_ring
+endif
+EXTRA_DIST += bench/compare.sh

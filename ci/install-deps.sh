@@ -9,7 +9,7 @@ PACKAGES=(
   libyaml-dev libcunit1-dev libpcap-dev
   libdpdk-dev libibverbs-dev librdmacm-dev libxdp-dev libbpf-dev
   clang libclang-rt-14-dev llvm valgrind
-  tshark tcpdump iproute2 socat netcat-openbsd procps
+  tshark tcpdump iproute2 socat netcat-openbsd procps curl wrk iputils-ping util-linux
   qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
   rdma-core ibverbs-providers ibverbs-utils rdmacm-utils
 )

@@ -33,3 +33,8 @@ examples_margay_example_udp_ping_pong_LDADD = libmargay.la
 examples_margay_example_tcp_echo_SOURCES = examples/tcp-echo.c $(MG_EXAMPLE_COMMON)
 examples_margay_example_tcp_echo_CPPFLAGS = $(MG_EXAMPLE_CPPFLAGS)
 examples_margay_example_tcp_echo_LDADD = libmargay.la
+
+noinst_PROGRAMS += examples/margay-example-http-server
+examples_margay_example_http_server_SOURCES = examples/http-server.c $(MG_EXAMPLE_COMMON)
+examples_margay_example_http_server_CPPFLAGS = $(MG_EXAMPLE_CPPFLAGS)
+examples_margay_example_http_server_LDADD = libmargay.la

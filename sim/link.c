@@ -43,6 +43,7 @@ struct endpoint {
 struct path {
     uint64_t latency_ns;
     double loss;
+    struct mg_fault_state *fault; /* NULL: latency and loss above decide */
 };
 
 struct mac_entry {
@@ -225,21 +226,16 @@ static void tap(struct mg_sim_link *l, enum mg_sim_tap_event ev, uint64_t t, uns
         l->params.tap(l->params.tap_ctx, ev, t, from, to, f, len);
 }
 
-static void send_to(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len, uint64_t now) {
+/* Queues one copy of a frame toward `to`, arriving at `at`. */
+static struct frame_event *enqueue(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len,
+                                   uint64_t at) {
     struct endpoint *dst = l->eps[to];
-    const struct path *p = &l->paths[from][to];
-    tap(l, MG_SIM_TAP_SENT, now, from, to, f, len);
-    if (p->loss > 0 && mg_rand_unit(&l->rand) < p->loss) {
-        dst->stats.lost++;
-        tap(l, MG_SIM_TAP_LOST, now, from, to, f, len);
-        return;
-    }
     struct frame_event *ev = malloc(sizeof(*ev) + len);
     if (!ev) {
         dst->stats.dropped_no_buf++;
-        return;
+        return NULL;
     }
-    ev->time_ns = now + p->latency_ns;
+    ev->time_ns = at;
     ev->seq = l->next_seq++;
     ev->from = from;
     ev->len = len;
@@ -247,11 +243,50 @@ static void send_to(struct mg_sim_link *l, unsigned from, unsigned to, const uin
     if (heap_push(dst, ev) != 0) {
         dst->stats.dropped_no_buf++;
         free(ev);
+        return NULL;
     }
+    return ev;
+}
+
+/* A direction with the fault model: it decides drop, copies, corruption and timing. */
+static void send_faulty(struct mg_sim_link *l, struct path *p, unsigned from, unsigned to, const uint8_t *f,
+                        uint32_t len, uint64_t now) {
+    struct mg_fault_verdict v;
+    mg_fault_decide(p->fault, now, len, &v);
+    if (v.drop != MG_FAULT_KEEP) {
+        l->eps[to]->stats.lost++;
+        tap(l, MG_SIM_TAP_LOST, now, from, to, f, len);
+        return;
+    }
+    if (v.copies > 1)
+        tap(l, MG_SIM_TAP_DUPLICATED, now, from, to, f, len);
+    for (unsigned i = 0; i < v.copies; i++) {
+        struct frame_event *ev = enqueue(l, from, to, f, len, v.deliver_at_ns[i]);
+        if (ev && i == 0 && v.corrupt) {
+            ev->bytes[v.corrupt_bit / 8] ^= (uint8_t)(1u << (v.corrupt_bit % 8));
+            tap(l, MG_SIM_TAP_CORRUPTED, now, from, to, ev->bytes, len);
+        }
+    }
+}
+
+static void send_to(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len, uint64_t now) {
+    struct path *p = &l->paths[from][to];
+    tap(l, MG_SIM_TAP_SENT, now, from, to, f, len);
+    if (p->fault) {
+        send_faulty(l, p, from, to, f, len, now);
+        return;
+    }
+    if (p->loss > 0 && mg_rand_unit(&l->rand) < p->loss) {
+        l->eps[to]->stats.lost++;
+        tap(l, MG_SIM_TAP_LOST, now, from, to, f, len);
+        return;
+    }
+    enqueue(l, from, to, f, len, now + p->latency_ns);
 }
 
 static void switch_frame(struct mg_sim_link *l, struct endpoint *src, const uint8_t *f, uint32_t len) {
     uint64_t now = mg_clock_now(l->params.clock);
+    tap(l, MG_SIM_TAP_TRANSMITTED, now, src->index, src->index, f, len);
     if (l->params.learn_macs && !mac_is_group(f + 6))
         mac_learn(l, f + 6, src->index);
     int target = mac_is_group(f) ? -1 : mac_lookup(l, f);
@@ -343,6 +378,7 @@ static void ep_detach(struct endpoint *ep) {
     ep->attached = false;
     heap_clear(ep);
     mac_forget_endpoint(ep->link, ep->index);
+    ep->stats.leaked_bufs = ep->dev.pool->in_use;
     mg_heap_pool_destroy(ep->dev.pool);
     ep->dev.pool = NULL;
 }
@@ -371,7 +407,7 @@ int mg_sim_link_create(const struct mg_sim_link_params *params, struct mg_sim_li
     mg_rand_seed(&l->rand, params->seed);
     for (unsigned i = 0; i < SIM_MAX_ENDPOINTS; i++)
         for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
-            l->paths[i][j] = (struct path){.latency_ns = params->latency_ns, .loss = params->loss};
+            l->paths[i][j] = (struct path){.latency_ns = params->latency_ns, .loss = params->loss, .fault = NULL};
     *out = l;
     return 0;
 }
@@ -383,6 +419,9 @@ void mg_sim_link_destroy(struct mg_sim_link *l) {
         ep_detach(l->eps[i]);
         free(l->eps[i]);
     }
+    for (unsigned i = 0; i < SIM_MAX_ENDPOINTS; i++)
+        for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
+            free(l->paths[i][j].fault);
     free(l);
 }
 
@@ -434,8 +473,48 @@ unsigned mg_sim_link_endpoint_count(const struct mg_sim_link *l) {
 int mg_sim_link_set_path(struct mg_sim_link *l, unsigned from, unsigned to, uint64_t latency_ns, double loss) {
     if (from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !(loss >= 0 && loss <= 1))
         return -EINVAL;
-    l->paths[from][to] = (struct path){.latency_ns = latency_ns, .loss = loss};
+    l->paths[from][to].latency_ns = latency_ns;
+    l->paths[from][to].loss = loss;
     return 0;
+}
+
+int mg_sim_link_set_fault(struct mg_sim_link *l, unsigned from, unsigned to, const struct mg_fault_params *params,
+                          uint64_t seed) {
+    if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS)
+        return -EINVAL;
+    struct path *p = &l->paths[from][to];
+    if (!params) {
+        free(p->fault);
+        p->fault = NULL;
+        return 0;
+    }
+    if (mg_fault_params_check(params) != 0)
+        return -EINVAL;
+    if (!p->fault && !(p->fault = malloc(sizeof(*p->fault))))
+        return -ENOMEM;
+    mg_fault_init(p->fault, params, seed);
+    return 0;
+}
+
+int mg_sim_link_set_partition(struct mg_sim_link *l, unsigned from, unsigned to, bool partitioned) {
+    if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS)
+        return -EINVAL;
+    struct path *p = &l->paths[from][to];
+    if (!p->fault) {
+        struct mg_fault_params fp = {.loss = p->loss, .delay_ns = p->latency_ns};
+        /* A seed of its own per direction, derived from the link's. */
+        int rc = mg_sim_link_set_fault(l, from, to, &fp, l->params.seed ^ (0x9e3779b97f4a7c15ull * (from * 64u + to + 1)));
+        if (rc)
+            return rc;
+    }
+    mg_fault_set_partitioned(p->fault, partitioned);
+    return 0;
+}
+
+const struct mg_fault_stats *mg_sim_link_fault_stats(const struct mg_sim_link *l, unsigned from, unsigned to) {
+    if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !l->paths[from][to].fault)
+        return NULL;
+    return &l->paths[from][to].fault->stats;
 }
 
 int mg_sim_link_set_egress(struct mg_sim_link *l, unsigned from, uint64_t latency_ns, double loss) {

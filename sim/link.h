@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/clock.h"
+#include "drivers/fault.h"
 #include "inet/netdev.h"
 
 struct mg_sim_link;
@@ -32,6 +33,9 @@ enum mg_sim_tap_event {
     MG_SIM_TAP_LOST,      /* lost on the way from `from` to `to` (decided at send) */
     MG_SIM_TAP_DELIVERED, /* handed to `to`'s receive side at `time_ns` */
     MG_SIM_TAP_NO_BUFFER, /* arrived at `to`, whose pool was empty */
+    MG_SIM_TAP_CORRUPTED, /* the fault model flipped a bit of it (bytes: after the flip) */
+    MG_SIM_TAP_DUPLICATED, /* the fault model sent it twice */
+    MG_SIM_TAP_TRANSMITTED, /* `from` put it on the wire: once per frame (to == from) */
 };
 typedef void (*mg_sim_tap_fn)(void *ctx, enum mg_sim_tap_event event, uint64_t time_ns, unsigned from, unsigned to,
                               const uint8_t *frame, size_t len);
@@ -62,6 +66,7 @@ struct mg_sim_endpoint_stats {
     uint64_t lost;            /* frames toward this endpoint the link lost */
     uint64_t dropped_no_buf;  /* frames toward this endpoint its pool could not take */
     uint64_t dropped_too_big; /* frames this endpoint sent that exceeded its MTU */
+    uint64_t leaked_bufs;     /* buffers of its pool still in use when its netdev was destroyed */
 };
 
 int mg_sim_link_create(const struct mg_sim_link_params *params, struct mg_sim_link **out);
@@ -78,6 +83,19 @@ unsigned mg_sim_link_endpoint_count(const struct mg_sim_link *link);
 int mg_sim_link_set_path(struct mg_sim_link *link, unsigned from, unsigned to, uint64_t latency_ns, double loss);
 /* Sets every direction out of `from`. */
 int mg_sim_link_set_egress(struct mg_sim_link *link, unsigned from, uint64_t latency_ns, double loss);
+
+/* Puts margay's fault model (drivers/fault.h, the same code the fault netdev wrapper
+ * runs) on one direction: from then on its loss, bursts, duplication, corruption,
+ * reordering, latency, jitter, rate and MTU decide every frame from -> to, instead of
+ * the path's latency and loss. The model has its own random source seeded with
+ * `seed`. params NULL removes it. 0 or -EINVAL / -ENOMEM. */
+int mg_sim_link_set_fault(struct mg_sim_link *link, unsigned from, unsigned to, const struct mg_fault_params *params,
+                          uint64_t seed);
+/* Cuts (true) or heals (false) the direction from -> to: frames are dropped while cut.
+ * A direction without a fault model gets one that keeps its latency and loss. */
+int mg_sim_link_set_partition(struct mg_sim_link *link, unsigned from, unsigned to, bool partitioned);
+/* The fault model's counters of one direction; NULL when it has none. */
+const struct mg_fault_stats *mg_sim_link_fault_stats(const struct mg_sim_link *link, unsigned from, unsigned to);
 
 /* The earliest time a frame in flight arrives anywhere, UINT64_MAX if none. */
 uint64_t mg_sim_link_next_delivery(const struct mg_sim_link *link);

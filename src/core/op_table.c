@@ -168,6 +168,11 @@ void mg_op_mark_done(struct mg_rt *rt, struct mg_op *op) {
     rt->ops.pending_count--;
     op->state = MG_OP_DONE;
     done_append(&rt->ops, op);
+    rt->ops.completions++;
+}
+
+uint64_t mg_rt_completion_count(const struct mg_rt *rt) {
+    return rt->ops.completions;
 }
 
 void mg_op_consume(struct mg_rt *rt, struct mg_op *op, demi_qresult_t *qr_out) {

@@ -9,11 +9,35 @@
 
 #include "core/log.h"
 #include "core/pdpix_internal.h"
+#include "core/sim_hooks.h"
 
 #include <errno.h>
 #include <string.h>
 
 #define DEFAULT_LIBOS "posix"
+
+/* Set only by the simulator (see sim_hooks.h); like the current runtime, this is
+ * PDPIX-layer state, never the stack's. */
+static struct mg_rt_sim_hooks sim_hooks;
+static bool sim_hooks_set;
+
+void mg_rt_set_sim_hooks(const struct mg_rt_sim_hooks *hooks) {
+    sim_hooks_set = hooks != NULL;
+    if (hooks)
+        sim_hooks = *hooks;
+}
+
+const struct mg_rt_sim_hooks *mg_rt_get_sim_hooks(void) {
+    return sim_hooks_set ? &sim_hooks : NULL;
+}
+
+static int sim_init(const struct demi_args *args) {
+    struct mg_rt *rt = NULL;
+    int err = sim_hooks.init(sim_hooks.ctx, args, &rt);
+    if (err == 0)
+        mg_rt_set_current(rt);
+    return err;
+}
 
 struct mg_rt *mg_pdpix_runtime(const char *fn) {
     struct mg_rt *rt = mg_rt_current();
@@ -51,6 +75,8 @@ static bool args_valid(const struct demi_args *args) {
 int demi_init(const struct demi_args *args) {
     if (!args || !args_valid(args))
         return EINVAL;
+    if (sim_hooks_set && sim_hooks.init)
+        return sim_init(args);
     if (mg_rt_current()) {
         MG_WARN("pdpix", "demi_init called twice; margay is already running");
         return EEXIST;
@@ -87,6 +113,10 @@ int margay_shutdown(void) {
     struct mg_rt *rt = mg_rt_current();
     if (!rt)
         return EPERM;
+    if (sim_hooks_set && sim_hooks.shutdown) {
+        mg_rt_set_current(NULL);
+        return sim_hooks.shutdown(sim_hooks.ctx, rt);
+    }
     mg_rt_destroy(rt);
     mg_rt_set_current(NULL);
     return 0;

@@ -52,6 +52,7 @@ struct mg_op_table {
     uint32_t free_count;
     struct mg_op *done_head, *done_tail; /* completion FIFO (done_next/done_prev) */
     uint32_t pending_count, done_count;
+    uint64_t completions; /* operations ever marked done (mg_rt_completion_count) */
 };
 
 int mg_op_table_init(struct mg_op_table *t, uint32_t initial_slots);

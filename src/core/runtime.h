@@ -128,6 +128,10 @@ void mg_rt_sga_from_buf(struct mg_rt *rt, struct mg_buf *buf, demi_sgarray_t *sg
 /* Looks up the buffer behind an application's array; NULL if it is not one of ours. */
 struct mg_buf *mg_rt_sga_to_buf(struct mg_rt *rt, const demi_sgarray_t *sga);
 
+/* How many operations of rt have completed so far (monotonic). The simulator resumes
+ * a process blocked in demi_wait only when this moved or its timeout is due. */
+uint64_t mg_rt_completion_count(const struct mg_rt *rt);
+
 /* The libOS registry: every libOS built into this library. */
 const struct mg_libos_ops *mg_libos_find(const char *name_or_alias);
 /* Writes the names of the built-in libOSes, comma-separated, for error messages. */

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/pdpix_internal.h"
+#include "core/sim_hooks.h"
 
 #include <errno.h>
 #include <string.h>
@@ -41,6 +42,16 @@ static int deadline_from(struct mg_rt *rt, const struct timespec *timeout, uint6
  * passed (after at least one poll), or the libOS's fatal error. */
 static int poll_round(struct mg_rt *rt, uint64_t deadline, bool *polled) {
     uint64_t remaining = FOREVER;
+    const struct mg_rt_sim_hooks *sim = mg_rt_get_sim_hooks();
+    if (sim && sim->block) {
+        /* Simulated time: the scheduler polls the hosts; this process just waits. */
+        if (*polled && mg_clock_now(rt->clock) >= deadline)
+            return ETIMEDOUT;
+        bool repeat = *polled;
+        *polled = true;
+        sim->block(sim->ctx, rt, deadline, repeat);
+        return 0;
+    }
     if (deadline != FOREVER) {
         uint64_t now = mg_clock_now(rt->clock);
         if (*polled && now >= deadline)

@@ -102,6 +102,10 @@ static void rexmit_fire(struct mg_timer *t, void *arg) {
         bool fin = c->fin_sent && c->snd_una + len == end;
         tcp_xmit_data(c, c->snd_una, len, fin);
         c->snd_nxt = c->snd_una + len + (fin ? 1u : 0u);
+        /* The segment may carry bytes never sent before (a held Nagle tail): they are
+         * in flight now, so the send high-water mark moves with them. */
+        if (SEQ_GT(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
         tcp_arm_rexmit(c);
         tcp_output(c);
     }

@@ -22,6 +22,8 @@ static const struct command commands[] = {
      mg_cmd_info_usage},
     {"replay", "play a packet capture into margay on virtual time and judge its answers", mg_cmd_replay,
      mg_cmd_replay_usage},
+    {"sim", "run PDPIX programs on simulated hosts under faults, one seed or a sweep", mg_cmd_sim,
+     mg_cmd_sim_usage},
     {"help", "show this help, or a command's help: margay help <command>", cmd_help, NULL},
 };
 

@@ -3,12 +3,14 @@
  * that disconnects mid-transfer.
  *
  *   rdma_test IPV4-ADDRESS        runs every case and prints PASS/FAIL lines
- *   (rdma_test --child ...        is the disconnecting peer, started by the parent)
+ *   (rdma_test --child ...        is the disconnecting peer, started by the parent;
+ *    rdma_test --holder ...       the peer that does not pop)
  *
  * Cases: connect to a port nobody listens on; 1 B to 4 MiB pushes both ways, checked
  * byte for byte; 100 connections at once; close with pops and pushes outstanding; a
  * peer process that dies mid-transfer (pops end, an outstanding push fails, and the
- * libOS keeps serving new connections). Exit status 0 only if every case passed. */
+ * libOS keeps serving new connections); a peer process that pushes without popping
+ * while its receive window is full (neither direction may stall). Exit status 0 only if every case passed. */
 #include <arpa/inet.h>
 #include <demi/libos.h>
 #include <demi/sga.h>
@@ -61,11 +63,15 @@ static int listen_on(uint16_t port, int *lqd) {
     return 0;
 }
 
-/* Opens n connections to a listener on port; client and server qds in cq[i], sq[i]. */
+/* Opens n connections to a listener on port; client and server qds in cq[i], sq[i].
+ * Accepts complete in the order the handshakes finish, not in the order of the
+ * connects (under sanitizers they often differ), so each client first sends its
+ * index and the server side is paired by it. */
 static int connect_pairs(uint16_t port, int lqd, int n, int *cq, int *sq) {
     struct sockaddr_in a = addr_port(port);
     demi_qtoken_t *qts = calloc((size_t)n, sizeof(*qts));
-    CHECK(qts);
+    int *accepted = calloc((size_t)n, sizeof(*accepted));
+    CHECK(qts && accepted);
     for (int i = 0; i < n; i++) {
         CHECK(demi_socket(&cq[i], AF_INET, SOCK_STREAM, 0) == 0);
         CHECK(demi_connect(&qts[i], cq[i], (struct sockaddr *)&a, sizeof(a)) == 0);
@@ -76,13 +82,34 @@ static int connect_pairs(uint16_t port, int lqd, int n, int *cq, int *sq) {
         CHECK(demi_accept(&at, lqd) == 0);
         CHECK(wait_for(at, &qr, 60) == 0);
         CHECK(qr.qr_opcode == DEMI_OPC_ACCEPT);
-        sq[i] = qr.qr_value.ares.qd;
+        accepted[i] = qr.qr_value.ares.qd;
+        sq[i] = -1;
     }
     for (int i = 0; i < n; i++) {
         demi_qresult_t qr;
         CHECK(wait_for(qts[i], &qr, 60) == 0);
         CHECK(qr.qr_opcode == DEMI_OPC_CONNECT);
+        demi_sgarray_t id = demi_sgaalloc(sizeof(uint32_t));
+        CHECK(id.sga_numsegs == 1);
+        uint32_t idx = (uint32_t)i;
+        memcpy(id.sga_segs[0].sgaseg_buf, &idx, sizeof(idx));
+        CHECK(demi_push(&qts[i], cq[i], &id) == 0);
+        CHECK(wait_for(qts[i], &qr, 60) == 0 && qr.qr_opcode == DEMI_OPC_PUSH);
+        CHECK(demi_sgafree(&id) == 0);
     }
+    for (int k = 0; k < n; k++) {
+        demi_qtoken_t pt;
+        demi_qresult_t qr;
+        CHECK(demi_pop(&pt, accepted[k]) == 0);
+        CHECK(wait_for(pt, &qr, 60) == 0 && qr.qr_opcode == DEMI_OPC_POP);
+        CHECK(qr.qr_value.sga.sga_segs[0].sgaseg_len == sizeof(uint32_t)); /* one message, one pop */
+        uint32_t idx;
+        memcpy(&idx, qr.qr_value.sga.sga_segs[0].sgaseg_buf, sizeof(idx));
+        CHECK(demi_sgafree(&qr.qr_value.sga) == 0);
+        CHECK(idx < (uint32_t)n && sq[idx] == -1);
+        sq[idx] = accepted[k];
+    }
+    free(accepted);
     free(qts);
     return 0;
 }
@@ -338,7 +365,123 @@ static int case_peer_dies(const char *self) {
     return 0;
 }
 
+/* The holding peer (a child with a small receive window): connects, pushes HOLD_BYTES
+ * in 16 KiB pieces, each waited for, without popping anything, while the parent's
+ * push fills its receive window; only then pops the parent's bytes, checking them. */
+#define HOLD_BYTES (1u << 20)
+#define HOLD_PIECE 16384u
+static int holder_main(uint16_t port) {
+    struct demi_args args = {0};
+    if (demi_init(&args) != 0)
+        return 2;
+    int qd;
+    demi_qtoken_t qt;
+    demi_qresult_t qr;
+    struct sockaddr_in a = addr_port(port);
+    if (demi_socket(&qd, AF_INET, SOCK_STREAM, 0) || demi_connect(&qt, qd, (struct sockaddr *)&a, sizeof(a)) ||
+        wait_for(qt, &qr, 60) || qr.qr_opcode != DEMI_OPC_CONNECT)
+        return 3;
+    for (uint32_t off = 0; off < HOLD_BYTES; off += HOLD_PIECE) {
+        demi_sgarray_t sga = demi_sgaalloc(HOLD_PIECE);
+        if (sga.sga_numsegs != 1)
+            return 4;
+        for (uint32_t i = 0; i < HOLD_PIECE; i++)
+            ((uint8_t *)sga.sga_segs[0].sgaseg_buf)[i] = pattern(43, off + i);
+        if (demi_push(&qt, qd, &sga) || wait_for(qt, &qr, 60) || qr.qr_opcode != DEMI_OPC_PUSH) {
+            fprintf(stderr, "rdma_test holder: push at %u of %u bytes did not complete\n", off, HOLD_BYTES);
+            return 5;
+        }
+        demi_sgafree(&sga);
+    }
+    size_t got = 0;
+    while (got < HOLD_BYTES) {
+        if (demi_pop(&qt, qd) || wait_for(qt, &qr, 60) || qr.qr_opcode != DEMI_OPC_POP)
+            return 6;
+        uint32_t len = qr.qr_value.sga.sga_segs[0].sgaseg_len;
+        const uint8_t *d = qr.qr_value.sga.sga_segs[0].sgaseg_buf;
+        if (len == 0 || got + len > HOLD_BYTES)
+            return 7;
+        for (uint32_t i = 0; i < len; i++)
+            if (d[i] != pattern(44, got + i))
+                return 8;
+        got += len;
+        demi_sgafree(&qr.qr_value.sga);
+    }
+    demi_close(qd);
+    return 0;
+}
+
+/* Credits must flow back to a peer whose application does not pop: the parent pushes
+ * 1 MiB into the holder's small window while popping the holder's 1 MiB, which must
+ * arrive in full before the holder pops anything; then the holder pops and the
+ * parent's push completes. Both directions are checked byte for byte. */
+static int case_holder(const char *self) {
+    int lqd;
+    if (listen_on(13005, &lqd))
+        return 1;
+    char port[8] = "13005";
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &base_addr.sin_addr, addr, sizeof(addr));
+    char *argv[] = {(char *)self, "--holder", addr, port, NULL};
+    setenv("DEMI_RDMA_RECV_WINDOW", "32768", 1);
+    pid_t pid;
+    int rc = posix_spawn(&pid, self, NULL, NULL, argv, environ);
+    unsetenv("DEMI_RDMA_RECV_WINDOW");
+    CHECK(rc == 0);
+    demi_qtoken_t at, push_qt;
+    demi_qresult_t qr;
+    CHECK(demi_accept(&at, lqd) == 0);
+    CHECK(wait_for(at, &qr, 60) == 0 && qr.qr_opcode == DEMI_OPC_ACCEPT);
+    int s = qr.qr_value.ares.qd;
+    demi_sgarray_t big = demi_sgaalloc(HOLD_BYTES);
+    CHECK(big.sga_numsegs == 1);
+    for (uint32_t i = 0; i < HOLD_BYTES; i++)
+        ((uint8_t *)big.sga_segs[0].sgaseg_buf)[i] = pattern(44, i);
+    CHECK(demi_push(&push_qt, s, &big) == 0);
+    size_t got = 0;
+    while (got < HOLD_BYTES) {
+        demi_qtoken_t pt;
+        CHECK(demi_pop(&pt, s) == 0);
+        if (wait_for(pt, &qr, 60) != 0) {
+            fprintf(stderr, "rdma_test: the holder's data stalled after %zu of %u bytes\n", got, HOLD_BYTES);
+            return 1;
+        }
+        CHECK(qr.qr_opcode == DEMI_OPC_POP);
+        uint32_t len = qr.qr_value.sga.sga_segs[0].sgaseg_len;
+        const uint8_t *d = qr.qr_value.sga.sga_segs[0].sgaseg_buf;
+        CHECK(len > 0 && got + len <= HOLD_BYTES);
+        for (uint32_t i = 0; i < len; i++)
+            CHECK(d[i] == pattern(43, got + i));
+        got += len;
+        demi_sgafree(&qr.qr_value.sga);
+    }
+    CHECK(wait_for(push_qt, &qr, 60) == 0 && qr.qr_opcode == DEMI_OPC_PUSH);
+    demi_sgafree(&big);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "rdma_test: the holder failed (status %d)\n", status);
+        return 1;
+    }
+    CHECK(demi_close(s) == 0 && demi_close(lqd) == 0);
+    return 0;
+}
+
+/* RDMA_TEST_ONLY=substring runs only the cases whose names contain it;
+ * RDMA_TEST_REPEAT=n runs each selected case n times (for intermittent failures). */
 static void run(const char *name, int (*fn)(void)) {
+    const char *only = getenv("RDMA_TEST_ONLY");
+    if (only && *only && !strstr(name, only))
+        return;
+    const char *rep = getenv("RDMA_TEST_REPEAT");
+    int n = rep ? atoi(rep) : 1;
+    for (int i = 1; i < n; i++) {
+        time_t t0 = time(NULL);
+        int rc = fn();
+        printf("%s: %s (round %d, %lds)\n", rc ? "FAIL" : "PASS", name, i, (long)(time(NULL) - t0));
+        fflush(stdout);
+        failures += rc != 0;
+    }
     time_t t0 = time(NULL);
     int rc = fn();
     printf("%s: %s (%lds)\n", rc ? "FAIL" : "PASS", name, (long)(time(NULL) - t0));
@@ -348,6 +491,7 @@ static void run(const char *name, int (*fn)(void)) {
 
 static const char *self_path;
 static int case_peer_dies_self(void) { return case_peer_dies(self_path); }
+static int case_holder_self(void) { return case_holder(self_path); }
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
@@ -356,6 +500,11 @@ int main(int argc, char **argv) {
         if (inet_pton(AF_INET, argv[2], &base_addr.sin_addr) != 1)
             return 2;
         return child_main((uint16_t)atoi(argv[3]));
+    }
+    if (argc == 4 && strcmp(argv[1], "--holder") == 0) {
+        if (inet_pton(AF_INET, argv[2], &base_addr.sin_addr) != 1)
+            return 2;
+        return holder_main((uint16_t)atoi(argv[3]));
     }
     if (argc != 2 || inet_pton(AF_INET, argv[1], &base_addr.sin_addr) != 1) {
         fprintf(stderr, "usage: %s IPV4-ADDRESS-ON-AN-RDMA-DEVICE\n", argv[0]);
@@ -377,6 +526,7 @@ int main(int argc, char **argv) {
     run("100 connections", case_many);
     run("close with pops, pushes and accepts outstanding", case_close_outstanding);
     run("peer process dies mid-transfer", case_peer_dies_self);
+    run("a peer that pushes without popping stalls neither direction", case_holder_self);
     margay_shutdown();
     printf("rdma_test: %d failed\n", failures);
     return failures ? 1 : 0;

@@ -5,6 +5,7 @@
  * allocator and the parameter parsing's error paths. */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,9 +45,12 @@ static void test_hello(void) {
     memcpy(bad, b, sizeof(b));
     bad[4] = 2; /* version */
     CU_ASSERT_EQUAL(mg_rdma_hello_decode(bad, sizeof(bad), &o), -EPROTO);
-    h.recv_depth = 1; /* no room for the reserved credit */
+    h.recv_depth = 2; /* the credit threshold would not fit below the depth */
     mg_rdma_hello_encode(&h, bad);
     CU_ASSERT_EQUAL(mg_rdma_hello_decode(bad, sizeof(bad), &o), -EPROTO);
+    h.recv_depth = 3;
+    mg_rdma_hello_encode(&h, bad);
+    CU_ASSERT_EQUAL(mg_rdma_hello_decode(bad, sizeof(bad), &o), 0);
     h.recv_depth = 4096;
     mg_rdma_hello_encode(&h, bad);
     CU_ASSERT_EQUAL(mg_rdma_hello_decode(bad, sizeof(bad), &o), -EPROTO);
@@ -67,14 +71,19 @@ static void test_credit_reserve(void) {
         CU_ASSERT_EQUAL(h.seq, i);
         CU_ASSERT_EQUAL(h.credits, 0);
     }
-    /* One credit left: kept for a message that returns credits. */
+    /* One credit left: kept for a CREDIT message, even when DATA could return credits
+     * (DATA that the peer's application holds would take the peer's last way back). */
     CU_ASSERT_EQUAL(f.send_credits, 1);
     CU_ASSERT_FALSE(mg_rdma_flow_can_send_data(&f));
     CU_ASSERT_FALSE(mg_rdma_flow_want_credit_msg(&f));
     mg_rdma_flow_on_repost(&f, 1);
-    CU_ASSERT_TRUE(mg_rdma_flow_can_send_data(&f));
-    mg_rdma_flow_take(&f, MG_RDMA_MSG_DATA, &h);
-    CU_ASSERT_EQUAL(h.credits, 1); /* piggybacked */
+    CU_ASSERT_FALSE(mg_rdma_flow_can_send_data(&f));
+    CU_ASSERT_FALSE(mg_rdma_flow_want_credit_msg(&f)); /* 1 < threshold */
+    mg_rdma_flow_on_repost(&f, 3);
+    CU_ASSERT_TRUE(mg_rdma_flow_want_credit_msg(&f));
+    mg_rdma_flow_take(&f, MG_RDMA_MSG_CREDIT, &h);
+    CU_ASSERT_EQUAL(h.type, MG_RDMA_MSG_CREDIT);
+    CU_ASSERT_EQUAL(h.credits, 4);
     CU_ASSERT_EQUAL(f.to_return, 0);
     CU_ASSERT_EQUAL(f.send_credits, 0);
     CU_ASSERT_FALSE(mg_rdma_flow_can_send_data(&f));
@@ -142,61 +151,110 @@ static void sim_deliver(struct sim_peer *to, const struct mg_rdma_hdr *h) {
     to->inbox[to->inbox_msgs++] = *h;
 }
 
-static void test_credit_simulation(void) {
-    enum { DEPTH = 6 };
-    struct sim_peer *p = calloc(2, sizeof(*p));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    for (int i = 0; i < 2; i++) {
-        mg_rdma_flow_init(&p[i].flow, DEPTH, 0);
-        mg_rdma_flow_set_peer(&p[i].flow, DEPTH);
-        p[i].posted = DEPTH;
-        p[i].to_send = 5000;
-    }
-    uint64_t rng = 12345;
-    uint32_t received[2] = {0, 0};
-    for (int step = 0; step < 200000 && (received[0] < 5000 || received[1] < 5000); step++) {
-        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        int i = (int)((rng >> 33) & 1), j = 1 - i;
-        struct sim_peer *me = &p[i], *peer = &p[j];
-        switch ((rng >> 40) % 4) {
-        case 0: /* deliver one message from the wire */
-            if (me->inbox_msgs) {
-                struct mg_rdma_hdr h = me->inbox[0];
-                memmove(me->inbox, me->inbox + 1, --me->inbox_msgs * sizeof(h));
-                CU_ASSERT_EQUAL_FATAL(mg_rdma_flow_on_receive(&me->flow, &h), 0);
-                if (h.type == MG_RDMA_MSG_DATA) {
-                    me->unread++;
-                    received[i]++;
-                } else {
-                    me->posted++; /* credit messages' receives go straight back */
-                    mg_rdma_flow_on_repost(&me->flow, 1);
-                }
-            }
-            break;
-        case 1: /* the application pops: the receive is reposted */
-            if (me->unread) {
-                me->unread--;
-                me->posted++;
+/* One random step of the pair: peer i delivers a message from its inbox, pops (when its
+ * application is popping), or sends what the credit rules allow. received[i] counts the
+ * data messages peer i got. */
+static void sim_step(struct sim_peer *p, uint64_t *rng, const bool popping[2], uint32_t received[2]) {
+    *rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
+    int i = (int)((*rng >> 33) & 1), j = 1 - i;
+    struct sim_peer *me = &p[i], *peer = &p[j];
+    switch ((*rng >> 40) % 4) {
+    case 0: /* deliver one message from the wire */
+        if (me->inbox_msgs) {
+            struct mg_rdma_hdr h = me->inbox[0];
+            memmove(me->inbox, me->inbox + 1, --me->inbox_msgs * sizeof(h));
+            CU_ASSERT_EQUAL_FATAL(mg_rdma_flow_on_receive(&me->flow, &h), 0);
+            if (h.type == MG_RDMA_MSG_DATA) {
+                me->unread++;
+                received[i]++;
+            } else {
+                me->posted++; /* credit messages' receives go straight back */
                 mg_rdma_flow_on_repost(&me->flow, 1);
             }
-            break;
-        default: { /* send what the rules allow */
-            struct mg_rdma_hdr h;
-            if (me->to_send && mg_rdma_flow_can_send_data(&me->flow)) {
-                mg_rdma_flow_take(&me->flow, MG_RDMA_MSG_DATA, &h);
-                me->to_send--;
-                sim_deliver(peer, &h);
-            } else if (mg_rdma_flow_want_credit_msg(&me->flow)) {
-                mg_rdma_flow_take(&me->flow, MG_RDMA_MSG_CREDIT, &h);
-                sim_deliver(peer, &h);
-            }
-            break;
         }
+        break;
+    case 1: /* the application pops: the receive is reposted */
+        if (popping[i] && me->unread) {
+            me->unread--;
+            me->posted++;
+            mg_rdma_flow_on_repost(&me->flow, 1);
         }
+        break;
+    default: { /* send what the rules allow */
+        struct mg_rdma_hdr h;
+        if (me->to_send && mg_rdma_flow_can_send_data(&me->flow)) {
+            mg_rdma_flow_take(&me->flow, MG_RDMA_MSG_DATA, &h);
+            me->to_send--;
+            sim_deliver(peer, &h);
+        } else if (mg_rdma_flow_want_credit_msg(&me->flow)) {
+            mg_rdma_flow_take(&me->flow, MG_RDMA_MSG_CREDIT, &h);
+            sim_deliver(peer, &h);
+        }
+        break;
     }
+    }
+}
+
+static struct sim_peer *sim_new(uint32_t depth0, uint32_t depth1, uint32_t msgs) {
+    struct sim_peer *p = calloc(2, sizeof(*p));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    uint32_t depth[2] = {depth0, depth1};
+    for (int i = 0; i < 2; i++) {
+        mg_rdma_flow_init(&p[i].flow, depth[i], 0);
+        mg_rdma_flow_set_peer(&p[i].flow, depth[1 - i]);
+        p[i].posted = depth[i];
+        p[i].to_send = msgs;
+    }
+    return p;
+}
+
+static void test_credit_simulation(void) {
+    struct sim_peer *p = sim_new(6, 6, 5000);
+    const bool popping[2] = {true, true};
+    uint64_t rng = 12345;
+    uint32_t received[2] = {0, 0};
+    for (int step = 0; step < 200000 && (received[0] < 5000 || received[1] < 5000); step++)
+        sim_step(p, &rng, popping, received);
     CU_ASSERT_EQUAL(received[0], 5000);
     CU_ASSERT_EQUAL(received[1], 5000);
     free(p);
+}
+
+/* Peer 0's application pushes but does not pop for a long while; peer 1 pushes and
+ * pops. Peer 0's data must all reach peer 1 meanwhile (credits flow back to peer 0
+ * although peer 0 holds every receive peer 1's data filled), the exchange must then
+ * fall quiet (no credit messages bouncing for ever), and once peer 0 pops, everything
+ * completes. Over many schedules and unequal receive depths. */
+static void test_credit_no_stall_while_not_popping(void) {
+    static const uint32_t depths[][2] = {{3, 3}, {3, 16}, {16, 3}, {4, 4}, {4, 64}, {64, 4}, {16, 16}, {5, 7}};
+    enum { MSGS = 300, STEPS = 60000 };
+    for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+        for (uint64_t seed = 1; seed <= 40; seed++) {
+            struct sim_peer *p = sim_new(depths[d][0], depths[d][1], MSGS);
+            uint64_t rng = seed;
+            uint32_t received[2] = {0, 0};
+            const bool holding[2] = {false, true}, popping[2] = {true, true};
+            for (int step = 0; step < STEPS && received[1] < MSGS; step++)
+                sim_step(p, &rng, holding, received);
+            if (received[1] != MSGS)
+                fprintf(stderr, "\nstall: depths %u/%u seed %llu: peer 1 got %u of %u\n", depths[d][0],
+                        depths[d][1], (unsigned long long)seed, received[1], MSGS);
+            CU_ASSERT_EQUAL_FATAL(received[1], MSGS);
+            CU_ASSERT(received[0] < depths[d][0]); /* peer 0's window is full, no more */
+            /* Quiescence: with peer 0 still not popping, messages must stop. */
+            for (int step = 0; step < 2000; step++)
+                sim_step(p, &rng, holding, received);
+            uint16_t seq0 = p[0].flow.tx_seq, seq1 = p[1].flow.tx_seq;
+            for (int step = 0; step < 2000; step++)
+                sim_step(p, &rng, holding, received);
+            CU_ASSERT_EQUAL(p[0].flow.tx_seq, seq0);
+            CU_ASSERT_EQUAL(p[1].flow.tx_seq, seq1);
+            for (int step = 0; step < STEPS && received[0] < MSGS; step++)
+                sim_step(p, &rng, popping, received);
+            CU_ASSERT_EQUAL(received[0], MSGS);
+            free(p);
+        }
+    }
 }
 
 static void test_chunks(void) {
@@ -290,8 +348,11 @@ static void test_params(void) {
     setenv("DEMI_RDMA_RECV_BUF", "5000", 1);
     CU_ASSERT_EQUAL(mg_rdma_params_load(&p, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(p.recv_buf_size, 8192); /* rounded up to its arena class */
-    setenv("DEMI_RDMA_RECV_DEPTH", "1", 1);
+    setenv("DEMI_RDMA_RECV_DEPTH", "2", 1);
     CU_ASSERT_EQUAL(mg_rdma_params_load(&p, err, sizeof(err)), -EINVAL);
+    setenv("DEMI_RDMA_RECV_DEPTH", "3", 1);
+    CU_ASSERT_EQUAL(mg_rdma_params_load(&p, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(p.recv_depth, 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "DEMI_RDMA_RECV_DEPTH"));
     setenv("DEMI_RDMA_RECV_DEPTH", "12x", 1);
     CU_ASSERT_EQUAL(mg_rdma_params_load(&p, err, sizeof(err)), -EINVAL);
@@ -341,6 +402,7 @@ int main(void) {
     CU_add_test(s, "credit message threshold", test_credit_threshold);
     CU_add_test(s, "sequence and credit violations", test_receive_errors);
     CU_add_test(s, "two peers never send without a receive", test_credit_simulation);
+    CU_add_test(s, "a peer that does not pop stalls neither direction", test_credit_no_stall_while_not_popping);
     CU_add_test(s, "push splitting", test_chunks);
     CU_add_test(s, "receive queue", test_rxq);
     CU_add_test(s, "work request ids", test_wrid);

@@ -558,8 +558,41 @@ static void test_data_retransmit_backoff(void) {
     th_advance(rto);
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_CLOSED);
     CU_ASSERT(mg_tcp_error(s) == ETIMEDOUT);
-    CU_ASSERT(mg_tcp_send(s, mkbuf(1, 0), 0) == -ETIMEDOUT || 1);
+    struct mg_buf *late = mkbuf(1, 0);
+    CU_ASSERT(mg_tcp_send(s, late, 0) < 0); /* the connection is dead: nothing is queued */
+    mg_buf_free(late);
     mg_tcp_close(s);
+    th_teardown();
+}
+
+/* Found by the simulator (margay sim --scenario tests/sim/sweep.scenario --seed 167):
+ * a retransmission timeout resent one segment from snd_una that also carried bytes
+ * never sent before (Nagle held them), moving snd_nxt past snd_max. */
+static void test_rto_segment_with_unsent_bytes(void) {
+    th_setup(no_delack);
+    struct th_sock_events ev = {0};
+    uint32_t iss;
+    uint16_t lport;
+    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    send_bytes(s, 100, 1);
+    struct th_sent d;
+    CU_ASSERT_FATAL(th_pop(&d));
+    CU_ASSERT(d.len == 100);
+    send_bytes(s, 50, 2); /* held by Nagle: 100 bytes are unacknowledged */
+    CU_ASSERT(th_pending() == 0);
+    th_advance(200 * MG_NS_PER_MS); /* the RTO fires */
+    CU_ASSERT_FATAL(th_pop(&d));
+    CU_ASSERT(d.tcp.seq == iss + 1);
+    CU_ASSERT(d.len == 100 || d.len == 150);
+    th_check(); /* snd_una <= snd_nxt <= snd_max */
+    /* The peer acknowledges what it got; everything is then sent exactly once more at most. */
+    th_inject(80, lport, 1001, iss + 1 + d.len, A, 60000, NULL, NULL, 0);
+    th_check();
+    while (th_pop(&d))
+        CU_ASSERT(SEQ_LEQ(d.tcp.seq + d.len, iss + 151));
+    th_inject(80, lport, 1001, iss + 151, A, 60000, NULL, NULL, 0);
+    th_check();
+    mg_tcp_abort(s);
     th_teardown();
 }
 
@@ -1374,6 +1407,7 @@ static const struct mg_test_case cases[] = {
     {"zero window and persist probes", test_zero_window_persist},
     {"delayed ACK", test_delayed_ack},
     {"Nagle and TCP_NODELAY", test_nagle},
+    {"RTO segment with unsent bytes", test_rto_segment_with_unsent_bytes},
     {"out-of-order reassembly", test_out_of_order_reassembly},
     {"receive window and SWS", test_receive_window_and_sws},
     {"keepalive", test_keepalive},

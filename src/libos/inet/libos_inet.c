@@ -178,7 +178,12 @@ static int inet_pop(void *state, void *sock, struct mg_op *op) {
 }
 
 static int inet_close(void *state, void *sock) {
-    return proto_of(sock)->close(state, sock);
+    struct mg_inet_libos *lib = state;
+    int rc = proto_of(sock)->close(state, sock);
+    /* The FIN or RST that close queued leaves now: a program often exits right after
+     * its last close, and a frame still queued for the next poll would die with it. */
+    mg_inet_flush(lib->inet);
+    return rc;
 }
 
 static int inet_setsockopt(void *state, void *sock, int level, int name, const void *val, socklen_t len) {

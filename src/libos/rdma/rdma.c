@@ -58,7 +58,7 @@ int mg_rdma_params_load(struct mg_rdma_params *p, char *err, size_t errlen) {
     }
     int rc;
     if ((rc = env_u32("DEMI_RDMA_MEMORY_MB", 1, 1u << 20, &memory_mb, err, errlen)) ||
-        (rc = env_u32("DEMI_RDMA_RECV_DEPTH", 2, MG_RDMA_MAX_CREDITS, &p->recv_depth, err, errlen)) ||
+        (rc = env_u32("DEMI_RDMA_RECV_DEPTH", MG_RDMA_MIN_DEPTH, MG_RDMA_MAX_CREDITS, &p->recv_depth, err, errlen)) ||
         (rc = env_u32("DEMI_RDMA_RECV_BUF", 1u << MG_RDMA_MEM_MIN_SHIFT, 1u << 24, &p->recv_buf_size, err,
                       errlen)) ||
         (rc = env_u32("DEMI_RDMA_RECV_WINDOW", 1, 1u << 30, &window, err, errlen)) ||

@@ -395,9 +395,16 @@ static int receive_message(struct mg_rdma_state *st, struct mg_rdma_sock *s, con
     if (h.type == MG_RDMA_MSG_CREDIT) {
         if (wc->byte_len != 0)
             return -EPROTO;
-        /* The buffer goes straight back: the peer may count on it again. */
-        if (mg_rdma_post_recv(st, s, b) == 0) /* on failure refill_receives tries again */
-            mg_rdma_flow_on_repost(&s->flow, 1);
+        /* The buffer goes straight back, whatever the receive window (rule R3 of
+         * rdma_proto.h, on which the absence of stalls rests). Reusing it needs no
+         * memory, so a failure here is the QP's and ends the connection. */
+        int rc = mg_rdma_post_recv(st, s, b);
+        if (rc) { /* post_recv freed the buffer */
+            MG_WARN(LOG_MODULE, "cannot repost a receive on slot %u (%s): closing", s->slot, strerror(-rc));
+            mg_rdma_conn_fail(st, s, -rc);
+            return 0;
+        }
+        mg_rdma_flow_on_repost(&s->flow, 1);
         return 0;
     }
     if (wc->byte_len == 0 || wc->byte_len > st->params.recv_buf_size)
@@ -498,6 +505,26 @@ static int timeout_ms(uint64_t timeout_ns) {
     return ms > (uint64_t)INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* After a long sleep that nothing ended (DEMI_LOG=debug): every connection with
+ * operations still waiting, with its flow state, so a stall can be told from an
+ * application whose peer has nothing to say. */
+static void report_waiting(struct mg_rdma_state *st, int slept_ms) {
+    for (struct mg_rdma_sock *s = st->all_head; s; s = s->all_next) {
+        if (!s->pushes.head && !s->pops.head && !s->send_inflight)
+            continue;
+        MG_DEBUG(LOG_MODULE,
+                 "idle %d ms with work waiting: slot %u state %d pushes %s pops %s credits %u to_return %u "
+                 "tx_seq %u rx_seq %u sends %u receives %u queued %u dirty %d",
+                 slept_ms, s->slot, (int)s->state, s->pushes.head ? "yes" : "no", s->pops.head ? "yes" : "no",
+                 s->flow.send_credits, s->flow.to_return, s->flow.tx_seq, s->flow.rx_seq, s->send_inflight,
+                 s->recv_posted, s->rxq.count, (int)s->dirty);
+    }
+    MG_DEBUG(LOG_MODULE, "stats: tx %llu rx %llu credit msgs %llu stale wcs %llu wc errors %llu starved %llu armed %d",
+             (unsigned long long)st->stats.tx_msgs, (unsigned long long)st->stats.rx_msgs,
+             (unsigned long long)st->stats.credit_msgs, (unsigned long long)st->stats.stale_wcs,
+             (unsigned long long)st->stats.wc_errors, (unsigned long long)st->stats.recv_starved, (int)st->cq_armed);
+}
+
 int mg_rdma_poll(void *state, uint64_t timeout_ns) {
     struct mg_rdma_state *st = state;
     int n = work_once(st);
@@ -509,10 +536,16 @@ int mg_rdma_poll(void *state, uint64_t timeout_ns) {
             return 0;
         st->cq_armed = true;
     }
-    if ((n = work_once(st)))
+    /* A connection that re-marked itself (short of registered memory) has work that no
+     * completion or cm event announces: sleeping on the channels could miss it. */
+    if ((n = work_once(st)) || st->dirty_head)
         return n;
     struct pollfd fds[2] = {{.fd = st->comp->fd, .events = POLLIN}, {.fd = st->ec->fd, .events = POLLIN}};
-    if (poll(fds, 2, timeout_ms(timeout_ns)) > 0 && (fds[0].revents & POLLIN)) {
+    int ms = timeout_ms(timeout_ns);
+    int ready = poll(fds, 2, ms);
+    if (ready == 0 && ms >= 5000)
+        report_waiting(st, ms);
+    if (ready > 0 && (fds[0].revents & POLLIN)) {
         struct ibv_cq *cq;
         void *ctx;
         if (ibv_get_cq_event(st->comp, &cq, &ctx) == 0) {

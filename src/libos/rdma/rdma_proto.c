@@ -48,8 +48,7 @@ int mg_rdma_hello_decode(const void *data, size_t len, struct mg_rdma_hello *h) 
         return -EPROTO;
     h->recv_depth = get_be16(p + 6);
     h->recv_buf_size = get_be32(p + 8);
-    /* Fewer than two receives would leave no credit for data next to the reserved one. */
-    if (h->recv_depth < 2 || h->recv_depth > MG_RDMA_MAX_CREDITS || h->recv_buf_size == 0)
+    if (h->recv_depth < MG_RDMA_MIN_DEPTH || h->recv_depth > MG_RDMA_MAX_CREDITS || h->recv_buf_size == 0)
         return -EPROTO;
     return 0;
 }
@@ -59,9 +58,7 @@ void mg_rdma_flow_init(struct mg_rdma_flow *f, uint32_t local_depth, uint32_t pe
     f->send_credits = peer_depth;
     f->peer_depth = peer_depth;
     f->local_depth = local_depth;
-    /* At most half the depth: then a peer whose application has consumed everything
-     * still holds more than half its credits, so it never waits on a threshold. */
-    f->credit_threshold = local_depth / 2 ? local_depth / 2 : 1;
+    f->credit_threshold = mg_rdma_credit_threshold(local_depth);
 }
 
 void mg_rdma_flow_set_peer(struct mg_rdma_flow *f, uint32_t peer_depth) {
@@ -70,7 +67,7 @@ void mg_rdma_flow_set_peer(struct mg_rdma_flow *f, uint32_t peer_depth) {
 }
 
 bool mg_rdma_flow_can_send_data(const struct mg_rdma_flow *f) {
-    return f->send_credits >= 2 || (f->send_credits == 1 && f->to_return > 0);
+    return f->send_credits >= 2; /* the last credit is for CREDIT messages only */
 }
 
 bool mg_rdma_flow_want_credit_msg(const struct mg_rdma_flow *f) {

@@ -11,10 +11,38 @@
  *                  corruption and ends the connection with EPROTO)
  *
  * Credits: a sender holds one credit per receive its peer has posted and it has not yet
- * consumed, so it never posts a send with no receive waiting (no RNR retries). The last
- * credit is kept for a message that returns credits, so two peers that both hold
- * credits to return can never block each other. A CREDIT message (no payload) is sent
- * when the credits to return reach a threshold; credits arrive piggybacked on data too.
+ * consumed, so it never posts a send with no receive waiting (no RNR retries). Credits
+ * come back in the header of every message (all the receives reposted since the last
+ * one) and in CREDIT messages, which carry nothing else. The rules:
+ *
+ *   R1  DATA needs two credits: it never takes the last one.
+ *   R2  A CREDIT message may take the last credit; it is sent when the credits to return
+ *       reach the threshold T = max(2, depth / 2), and it returns all of them.
+ *   R3  A receive that carried a CREDIT message is reposted at once (the same buffer, no
+ *       allocation, no application involved) and counts as a credit to return.
+ *   R4  Receives that carried DATA are replaced while the bytes waiting for pops stay
+ *       under the receive window; beyond it, only as the application pops.
+ *   R5  Every receive depth is at least 3, so T <= depth - 1.
+ *
+ * Why neither direction can stall while the other side's application does not pop:
+ * say X has data for Y, Y's receive window has room (and the registered arena has
+ * buffers to repost with: a shortage is retried on every poll), and nothing is in
+ * flight (a stall is a state where nobody can post anything). Y's depth D_Y = X's
+ * credits c_X + Y's credits to return r_Y (every receive of Y is one or the other:
+ * none is held by Y's application, none by a message in flight). X is blocked, so
+ * c_X <= 1 (R1), so r_Y >= D_Y - 1 >= T_Y (R5): Y would send a CREDIT message (R2)
+ * unless Y holds no credit. Y's credits reach 0 only through a CREDIT message (R1),
+ * carrying at least T_Y >= 2 credits (R2), and X reposted its receive at once (R3), so
+ * any message X sent after it would have returned a credit to Y. Hence X sent nothing
+ * since, and X still holds those >= 2 credits: X can send DATA, a contradiction. X's
+ * application not popping changes nothing in this: receives held by X's application
+ * are neither credits of Y's nor credits X owes. Both peers cannot rest at 0 credits
+ * either: each got there by a CREDIT message carrying credits to the other; X's must
+ * have reached Y before Y sent its own (else Y would hold what it carried), and Y's
+ * must have reached X before X sent: each was sent after the other, which cannot be.
+ * Nor can credit messages bounce for ever between idle peers: each needs T >= 2
+ * reposts on its sender's side and causes one on the other, so without pops and data
+ * they die out.
  *
  * The connection handshake carries each side's receive depth and receive buffer size
  * in the rdma_cm private data (struct mg_rdma_hello), which give the initial credits
@@ -33,6 +61,11 @@ enum mg_rdma_msg_type {
 
 /* Largest credit count one header carries (12 bits); receive depths are capped by it. */
 #define MG_RDMA_MAX_CREDITS 4095u
+/* Smallest receive depth (R5 above): the credit threshold must stay below the depth. */
+#define MG_RDMA_MIN_DEPTH 3u
+
+/* The credit threshold T of a side that posts `depth` receives (R2 above). */
+static inline uint32_t mg_rdma_credit_threshold(uint32_t depth) { return depth / 2 > 2 ? depth / 2 : 2; }
 
 struct mg_rdma_hdr {
     uint8_t type;
@@ -73,7 +106,7 @@ void mg_rdma_flow_init(struct mg_rdma_flow *f, uint32_t local_depth, uint32_t pe
  * (active side, between QP creation and ESTABLISHED) received headers may return no
  * credits, which holds because the peer cannot have consumed anything of ours yet. */
 void mg_rdma_flow_set_peer(struct mg_rdma_flow *f, uint32_t peer_depth);
-/* May a DATA message be posted now? Needs 2 credits, or 1 when it returns credits. */
+/* May a DATA message be posted now? Needs 2 credits (R1). */
 bool mg_rdma_flow_can_send_data(const struct mg_rdma_flow *f);
 /* Should a CREDIT message be posted now? (enough to return, and a credit to send it) */
 bool mg_rdma_flow_want_credit_msg(const struct mg_rdma_flow *f);
