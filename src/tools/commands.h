@@ -9,6 +9,8 @@
 
 int mg_cmd_info(int argc, char **argv);
 void mg_cmd_info_usage(FILE *out);
+int mg_cmd_replay(int argc, char **argv);
+void mg_cmd_replay_usage(FILE *out);
 int mg_cmd_sim(int argc, char **argv);
 void mg_cmd_sim_usage(FILE *out);
 

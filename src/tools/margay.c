@@ -20,6 +20,8 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
     {"info", "list the DPDK ports this machine offers (driver, MAC, link, queues, offloads)", mg_cmd_info,
      mg_cmd_info_usage},
+    {"replay", "play a packet capture into margay on virtual time and judge its answers", mg_cmd_replay,
+     mg_cmd_replay_usage},
     {"sim", "run PDPIX programs on simulated hosts under faults, one seed or a sweep", mg_cmd_sim,
      mg_cmd_sim_usage},
     {"help", "show this help, or a command's help: margay help <command>", cmd_help, NULL},
