@@ -10,6 +10,8 @@ PACKAGES=(
   libdpdk-dev libibverbs-dev librdmacm-dev libxdp-dev libbpf-dev
   clang libclang-rt-14-dev llvm valgrind
   tshark tcpdump iproute2 socat netcat-openbsd procps
+  qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
+  rdma-core ibverbs-providers ibverbs-utils rdmacm-utils
 )
 
 missing=()

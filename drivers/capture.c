@@ -22,6 +22,7 @@ struct capture_dev {
     uint32_t max_files;
     uint32_t snaplen;
     bool stopped; /* at the limit without rotation, or after a write error */
+    bool borrow_inner;
     struct mg_capture_stats stats;
 };
 
@@ -160,7 +161,8 @@ static int capture_wait_fd(struct mg_netdev *dev) {
 static void capture_destroy(struct mg_netdev *dev) {
     struct capture_dev *c = to_capture(dev);
     mg_pcapng_close(&c->writer);
-    mg_netdev_destroy(c->inner);
+    if (!c->borrow_inner)
+        mg_netdev_destroy(c->inner);
     free(c->path);
     free(c);
 }
@@ -190,6 +192,7 @@ int mg_capture_wrap(struct mg_netdev *inner, struct mg_clock *clock, const struc
     c->max_file_bytes = opts->max_file_bytes;
     c->max_files = opts->max_files;
     c->snaplen = opts->snaplen ? opts->snaplen : 65535;
+    c->borrow_inner = opts->borrow_inner;
     c->dev = *inner; /* MAC, MTU, capabilities, pool, counters */
     c->dev.ops = &capture_ops;
     c->dev.priv = NULL;

@@ -6,6 +6,7 @@
 #ifndef MARGAY_DRIVERS_CAPTURE_H
 #define MARGAY_DRIVERS_CAPTURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/clock.h"
@@ -16,6 +17,7 @@ struct mg_capture_opts {
     uint64_t max_file_bytes; /* 0 = unlimited */
     uint32_t max_files;      /* files kept when rotating; 0 or 1 = stop capturing when full */
     uint32_t snaplen;        /* bytes kept per frame; 0 = 65535 */
+    bool borrow_inner;       /* the caller keeps owning inner (destroy leaves it alone) */
 };
 
 struct mg_capture_stats {
@@ -25,7 +27,8 @@ struct mg_capture_stats {
     uint64_t rotations;
 };
 
-/* Wraps inner; the wrapper owns inner from then on (destroying it destroys inner).
+/* Wraps inner; the wrapper owns inner from then on (destroying it destroys inner)
+ * unless opts->borrow_inner.
  * clock NULL: timestamps from CLOCK_REALTIME. 0 or a negative errno (file errors). */
 int mg_capture_wrap(struct mg_netdev *inner, struct mg_clock *clock, const struct mg_capture_opts *opts,
                     struct mg_netdev **out);

@@ -1,1 +1,3 @@
-# sim/local.mk — build fragment for sim (included from the top Makefile.am).
+# sim/local.mk — the deterministic simulator: so far the simulated link (link.c).
+libmargay_la_SOURCES += sim/link.c
+noinst_HEADERS += sim/link.h

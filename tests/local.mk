@@ -9,3 +9,6 @@ include tests/tcp.mk
 include tests/rdma.mk
 include tests/dpdk.mk
 include tests/capture.mk
+include tests/sim.mk
+include tests/replay.mk
+include tests/dpdk_stack.mk

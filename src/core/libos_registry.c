@@ -1,18 +1,25 @@
 /* core/libos_registry.c — which libOSes this library contains, by name.
  *
- * Each libOS defines its table in its own directory. The references here are weak, so
- * a libOS whose dependencies were not available at build time (rdma without
- * rdma-core, say) is simply absent: its address is NULL and demi_init reports it as
- * not built instead of failing to link. Demikernel's names are accepted as aliases. */
+ * Each libOS defines its table in its own directory. A libOS this build contains is
+ * referenced strongly (config.h says which), so even a program linked statically
+ * against libmargay.a pulls it in; one whose dependencies were missing at build time
+ * (rdma without rdma-core) is referenced weakly, its address is NULL, and demi_init
+ * reports it as not built instead of failing to link. Demikernel's names are
+ * accepted as aliases. */
+#include "config.h"
 #include "core/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-extern const struct mg_libos_ops mg_libos_posix_ops __attribute__((weak));
-extern const struct mg_libos_ops mg_libos_inet_ops __attribute__((weak));
+extern const struct mg_libos_ops mg_libos_posix_ops;
+extern const struct mg_libos_ops mg_libos_inet_ops;
+#ifdef HAVE_RDMA
+extern const struct mg_libos_ops mg_libos_rdma_ops;
+#else
 extern const struct mg_libos_ops mg_libos_rdma_ops __attribute__((weak));
+#endif
 
 static const struct {
     const char *name;

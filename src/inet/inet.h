@@ -48,6 +48,8 @@ enum mg_inet_drop {
     MG_DROP_TX_NO_BUFFER,
     MG_DROP_TX_DEVICE_FULL,
     MG_DROP_TX_NO_ROUTE,
+    MG_DROP_TX_TOO_BIG,        /* L4 packet + IPv4 header longer than the MTU */
+    MG_DROP_ICMP_RATE_LIMITED, /* an ICMP error we did not send (token bucket empty) */
     MG_DROP__COUNT
 };
 const char *mg_inet_drop_name(enum mg_inet_drop reason);
@@ -94,7 +96,14 @@ struct mg_inet {
     struct mg_buf *txq[MG_INET_TXQ_MAX]; /* frames ready for the device */
     uint16_t txq_len;
     struct mg_inet_stats stats;
+    /* Token bucket limiting the ICMP errors we send (RFC 1812 4.3.2.8). */
+    uint32_t icmp_err_tokens;
+    uint64_t icmp_err_refill_ns;
 };
+
+/* ICMP error rate limit: a burst of this many, then one per interval. */
+#define MG_INET_ICMP_ERR_BURST 10u
+#define MG_INET_ICMP_ERR_INTERVAL_NS (10ull * 1000 * 1000)
 
 /* Creates a stack on `dev` with the addresses and tunables in cfg. The stack does not
  * own the clock; it owns dev only if mg_inet_destroy is told so. Transport layers are

@@ -1,1 +1,13 @@
-# src/inet/local.mk — build fragment for src/inet (included from the top Makefile.am).
+# src/inet/local.mk — margay's TCP/IP stack: the instance and IPv4 (inet.c), the
+# neighbour cache (arp.c), ICMP (icmp.c) and UDP sockets (udp.c).
+libmargay_la_SOURCES += \
+	src/inet/arp.c \
+	src/inet/icmp.c \
+	src/inet/inet.c \
+	src/inet/udp.c
+noinst_HEADERS += \
+	src/inet/inet.h \
+	src/inet/inet_priv.h \
+	src/inet/netdev.h \
+	src/inet/tcp.h \
+	src/inet/udp.h

@@ -57,4 +57,7 @@ struct mg_inet_libos_args {
     bool owns_dev;
 };
 
+/* The inet libOS's table (libos_inet.c), for mg_rt_params.libos. */
+extern const struct mg_libos_ops mg_libos_inet_ops;
+
 #endif /* MARGAY_LIBOS_INET_PROTO_H */

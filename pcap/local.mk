@@ -1,0 +1,1 @@
+# pcap/local.mk — capture reading, replay and judging.

@@ -1,0 +1,266 @@
+/* libos/inet/libos_inet.c — the inet libOS: margay's own TCP/IP stack behind PDPIX.
+ *
+ * This file owns the stack instance and the device, and routes every PDPIX call on
+ * a socket to the protocol that created it (struct mg_inet_sock_hdr): UDP always,
+ * TCP when the build contains it (mg_inet_tcp_proto is a weak symbol, so a build or
+ * test without TCP still runs UDP and answers SOCK_STREAM with EPROTONOSUPPORT).
+ * Polling runs the stack; when nothing is ready and the device has a file
+ * descriptor it sleeps on it, bounded by the caller's timeout and the next timer.
+ * A device without one (the simulated link) returns at once: whoever drives the
+ * virtual clock decides when time passes. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "drivers/capture.h"
+#include "drivers/netdev_open.h"
+#include "libos/inet/proto.h"
+
+/* Room kept in front of arrays too large for a device buffer. */
+#define LARGE_ARRAY_HEADROOM 128
+
+static const struct mg_inet_proto_ops *tcp_proto(void) {
+    /* NULL when the TCP part is not linked in. */
+    return &mg_inet_tcp_proto;
+}
+
+static void detach_protocols(struct mg_inet_libos *lib) {
+    const struct mg_inet_proto_ops *tcp = tcp_proto();
+    if (tcp && tcp->detach)
+        tcp->detach(lib);
+    if (mg_inet_udp_proto.detach)
+        mg_inet_udp_proto.detach(lib);
+}
+
+static void lib_free(struct mg_inet_libos *lib) {
+    if (lib->inet) {
+        detach_protocols(lib);
+        mg_inet_destroy(lib->inet, lib->owns_dev);
+    } else if (lib->owns_dev) {
+        mg_netdev_destroy(lib->dev);
+    }
+    free(lib);
+}
+
+static int attach_protocols(struct mg_inet_libos *lib) {
+    int rc = mg_inet_udp_proto.attach(lib);
+    if (rc)
+        return rc;
+    const struct mg_inet_proto_ops *tcp = tcp_proto();
+    if (tcp && tcp->attach) {
+        rc = tcp->attach(lib);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Opens the device the configuration names (margay.netdev; see drivers/netdev_open.h). */
+static int open_configured_device(const struct mg_config *cfg, struct mg_netdev **dev) {
+    char err[320];
+    int rc = mg_netdev_open(cfg, dev, err, sizeof(err));
+    if (rc)
+        MG_ERROR("inet", "%s", err);
+    return rc;
+}
+
+/* With margay.capture (or DEMI_CAPTURE) set, every frame in and out of the device is
+ * recorded to that pcapng file; otherwise the device is used bare, at no cost. */
+static int wrap_capture(struct mg_inet_libos *lib, const struct mg_config *cfg, struct mg_clock *clock) {
+    if (!cfg->capture_path[0])
+        return 0;
+    struct mg_capture_opts opts = {.path = cfg->capture_path, .borrow_inner = !lib->owns_dev};
+    struct mg_netdev *wrapped = NULL;
+    int rc = mg_capture_wrap(lib->dev, clock, &opts, &wrapped);
+    if (rc) {
+        MG_ERROR("inet", "cannot capture to %s: %s", cfg->capture_path, strerror(-rc));
+        return rc;
+    }
+    lib->dev = wrapped;
+    lib->owns_dev = true; /* the wrapper is ours; it leaves a borrowed device alone */
+    return 0;
+}
+
+static int inet_init(struct mg_rt *rt, void *arg, void **state_out) {
+    const struct mg_inet_libos_args *args = arg;
+    struct mg_inet_libos *lib = calloc(1, sizeof(*lib));
+    if (!lib)
+        return -ENOMEM;
+    lib->rt = rt;
+    int rc;
+    if (args && args->dev) {
+        lib->dev = args->dev;
+        lib->owns_dev = args->owns_dev;
+    } else {
+        rc = open_configured_device(mg_rt_config(rt), &lib->dev);
+        if (rc) {
+            free(lib);
+            return rc;
+        }
+        lib->owns_dev = true;
+    }
+    rc = wrap_capture(lib, mg_rt_config(rt), mg_rt_clock(rt));
+    if (rc) {
+        lib_free(lib);
+        return rc;
+    }
+    rc = mg_inet_create(mg_rt_config(rt), lib->dev, mg_rt_clock(rt), mg_rand_u64(mg_rt_rand(rt)), &lib->inet);
+    if (rc == 0)
+        rc = attach_protocols(lib);
+    if (rc) {
+        lib_free(lib);
+        return rc;
+    }
+    *state_out = lib;
+    return 0;
+}
+
+static void inet_fini(void *state) {
+    if (state)
+        lib_free(state);
+}
+
+/* ---- sockets: dispatch to the protocol ---- */
+
+static const struct mg_inet_proto_ops *proto_of(void *sock) {
+    return ((const struct mg_inet_sock_hdr *)sock)->proto;
+}
+
+static int inet_socket(void *state, int domain, int type, int protocol, void **sock_out) {
+    struct mg_inet_libos *lib = state;
+    if (domain != AF_INET)
+        return -EAFNOSUPPORT;
+    const struct mg_inet_proto_ops *p;
+    switch (type) {
+    case SOCK_DGRAM:
+        if (protocol != 0 && protocol != IPPROTO_UDP)
+            return -EPROTONOSUPPORT;
+        p = &mg_inet_udp_proto;
+        break;
+    case SOCK_STREAM:
+        if (protocol != 0 && protocol != IPPROTO_TCP)
+            return -EPROTONOSUPPORT;
+        p = tcp_proto();
+        if (!p)
+            return -EPROTONOSUPPORT;
+        break;
+    default:
+        return -EPROTONOSUPPORT;
+    }
+    return p->socket(lib, domain, type, protocol, sock_out);
+}
+
+static int inet_bind(void *state, void *sock, const struct sockaddr *addr, socklen_t len) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->bind ? p->bind(state, sock, addr, len) : -EOPNOTSUPP;
+}
+
+static int inet_listen(void *state, void *sock, int backlog) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->listen ? p->listen(state, sock, backlog) : -EOPNOTSUPP;
+}
+
+static int inet_accept(void *state, void *sock, struct mg_op *op) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->accept ? p->accept(state, sock, op) : -EOPNOTSUPP;
+}
+
+static int inet_connect(void *state, void *sock, const struct sockaddr *addr, socklen_t len, struct mg_op *op) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->connect ? p->connect(state, sock, addr, len, op) : -EOPNOTSUPP;
+}
+
+static int inet_push(void *state, void *sock, const demi_sgarray_t *sga, const struct sockaddr *addr, socklen_t len,
+                     struct mg_op *op) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->push ? p->push(state, sock, sga, addr, len, op) : -EOPNOTSUPP;
+}
+
+static int inet_pop(void *state, void *sock, struct mg_op *op) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->pop ? p->pop(state, sock, op) : -EOPNOTSUPP;
+}
+
+static int inet_close(void *state, void *sock) {
+    return proto_of(sock)->close(state, sock);
+}
+
+static int inet_setsockopt(void *state, void *sock, int level, int name, const void *val, socklen_t len) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->setsockopt ? p->setsockopt(state, sock, level, name, val, len) : -ENOPROTOOPT;
+}
+
+static int inet_getsockopt(void *state, void *sock, int level, int name, void *val, socklen_t *len) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->getsockopt ? p->getsockopt(state, sock, level, name, val, len) : -ENOPROTOOPT;
+}
+
+static int inet_getpeername(void *state, void *sock, struct sockaddr *addr, socklen_t *len) {
+    const struct mg_inet_proto_ops *p = proto_of(sock);
+    return p->getpeername ? p->getpeername(state, sock, addr, len) : -ENOTCONN;
+}
+
+/* ---- polling and buffers ---- */
+
+/* Sleeps on the device's descriptor until frames arrive, the next timer is due or
+ * the caller's timeout passes, whichever is first. */
+static void wait_for_device(struct mg_inet_libos *lib, int fd, uint64_t timeout_ns) {
+    uint64_t now = mg_inet_now(lib->inet);
+    uint64_t next = mg_inet_next_wakeup(lib->inet);
+    uint64_t span = timeout_ns;
+    if (next != UINT64_MAX)
+        span = next > now ? (next - now < span ? next - now : span) : 0;
+    if (span == 0)
+        return;
+    /* Sleep at most a minute at a time; the caller's wait loop comes back. */
+    uint64_t ms = span == UINT64_MAX ? 60000 : (span + MG_NS_PER_MS - 1) / MG_NS_PER_MS;
+    if (ms > 60000)
+        ms = 60000;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    (void)poll(&pfd, 1, (int)ms);
+}
+
+static int inet_poll(void *state, uint64_t timeout_ns) {
+    struct mg_inet_libos *lib = state;
+    int n = mg_inet_poll(lib->inet);
+    if (n > 0 || timeout_ns == 0 || !lib->dev->ops->wait_fd)
+        return n;
+    int fd = lib->dev->ops->wait_fd(lib->dev);
+    if (fd < 0)
+        return n;
+    wait_for_device(lib, fd, timeout_ns);
+    return mg_inet_poll(lib->inet);
+}
+
+static struct mg_buf *inet_buf_alloc(void *state, size_t size) {
+    struct mg_inet_libos *lib = state;
+    struct mg_pool *pool = lib->dev->pool;
+    /* Device buffers keep pushes zero copy; larger arrays come from the heap. */
+    if (pool && size <= (size_t)(pool->data_room - pool->headroom)) {
+        struct mg_buf *b = mg_buf_alloc(pool);
+        if (b)
+            return b;
+    }
+    return mg_buf_alloc_heap(size, LARGE_ARRAY_HEADROOM);
+}
+
+const struct mg_libos_ops mg_libos_inet_ops = {
+    .name = "inet",
+    .init = inet_init,
+    .fini = inet_fini,
+    .socket = inet_socket,
+    .bind = inet_bind,
+    .listen = inet_listen,
+    .accept = inet_accept,
+    .connect = inet_connect,
+    .push = inet_push,
+    .pop = inet_pop,
+    .close = inet_close,
+    .setsockopt = inet_setsockopt,
+    .getsockopt = inet_getsockopt,
+    .getpeername = inet_getpeername,
+    .poll = inet_poll,
+    .buf_alloc = inet_buf_alloc,
+};

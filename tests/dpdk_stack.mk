@@ -1,0 +1,1 @@
+# tests/dpdk_stack.mk — the inet stack over DPDK vdevs and against the Linux kernel.

@@ -1,0 +1,1 @@
+# tests/replay.mk — capture replay tests.
