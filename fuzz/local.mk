@@ -9,7 +9,7 @@
 # doc/fuzzing.md says how to run them; ci/fuzz.sh and ci/fuzz-coverage.sh run them in CI.
 
 FUZZ_REPLAY_LIBS = libmargay.la $(YAML_LIBS) -lm
-noinst_HEADERS += fuzz/fuzz_common.h
+noinst_HEADERS += fuzz/fuzz_common.h fuzz/stack_harness.h
 EXTRA_DIST += fuzz/make-corpora.py fuzz/corpus fuzz/regressions doc/fuzzing.md ci/fuzz.sh ci/fuzz-coverage.sh
 
 # ---- wire_eth: the Ethernet parser ----
@@ -108,4 +108,32 @@ noinst_PROGRAMS += fuzz/fuzz_config
 fuzz_fuzz_config_SOURCES = fuzz/config.c
 fuzz_fuzz_config_LDADD = $(FUZZ_REPLAY_LIBS)
 fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(MARGAY_FUZZ_LDFLAGS) -static
+endif
+
+# ---- stack: the whole stack fed (time, frame) records ----
+check_PROGRAMS += fuzz/replay_stack
+TESTS += fuzz/replay_stack
+fuzz_replay_stack_SOURCES = fuzz/stack.c fuzz/driver_main.c fuzz/stack_harness.c
+fuzz_replay_stack_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET_NAME='"stack"'
+fuzz_replay_stack_LDADD = $(FUZZ_REPLAY_LIBS)
+fuzz_replay_stack_LDFLAGS = $(AM_LDFLAGS) -static
+if ENABLE_FUZZ
+noinst_PROGRAMS += fuzz/fuzz_stack
+fuzz_fuzz_stack_SOURCES = fuzz/stack.c fuzz/stack_harness.c
+fuzz_fuzz_stack_LDADD = $(FUZZ_REPLAY_LIBS)
+fuzz_fuzz_stack_LDFLAGS = $(AM_LDFLAGS) $(MARGAY_FUZZ_LDFLAGS) -static
+endif
+
+# ---- tcp_sm: TCP state machine driven by structured programs ----
+check_PROGRAMS += fuzz/replay_tcp_sm
+TESTS += fuzz/replay_tcp_sm
+fuzz_replay_tcp_sm_SOURCES = fuzz/tcp_sm.c fuzz/driver_main.c fuzz/stack_harness.c
+fuzz_replay_tcp_sm_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET_NAME='"tcp_sm"'
+fuzz_replay_tcp_sm_LDADD = $(FUZZ_REPLAY_LIBS)
+fuzz_replay_tcp_sm_LDFLAGS = $(AM_LDFLAGS) -static
+if ENABLE_FUZZ
+noinst_PROGRAMS += fuzz/fuzz_tcp_sm
+fuzz_fuzz_tcp_sm_SOURCES = fuzz/tcp_sm.c fuzz/stack_harness.c
+fuzz_fuzz_tcp_sm_LDADD = $(FUZZ_REPLAY_LIBS)
+fuzz_fuzz_tcp_sm_LDFLAGS = $(AM_LDFLAGS) $(MARGAY_FUZZ_LDFLAGS) -static
 endif

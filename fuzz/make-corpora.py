@@ -29,8 +29,9 @@ LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW = 0, 1, 101
 
 
 # ---------------------------------------------------------------- captures ----
-def read_pcap(path):
-    """Yields (linktype, frame bytes) from a classic pcap file (either byte order)."""
+def read_pcap(path, with_time=False):
+    """Yields (linktype, frame bytes), or (linktype, frame, seconds) with with_time,
+    from a classic pcap file (either byte order)."""
     with open(path, 'rb') as f:
         data = f.read()
     if len(data) < 24:
@@ -46,11 +47,12 @@ def read_pcap(path):
     linktype = struct.unpack(endian + 'I', data[20:24])[0]
     off = 24
     while off + 16 <= len(data):
-        caplen = struct.unpack(endian + 'I', data[off + 8:off + 12])[0]
+        sec, frac, caplen = struct.unpack(endian + 'III', data[off:off + 12])
         off += 16
         if off + caplen > len(data):
             break
-        yield linktype, data[off:off + caplen]
+        frame = data[off:off + caplen]
+        yield (linktype, frame, sec + frac / 1e6) if with_time else (linktype, frame)
         off += caplen
 
 
@@ -274,7 +276,206 @@ def main():
         print('%-12s %4d seeds %7d bytes  %s' % (os.path.basename(c.dir), c.count, c.bytes, c.dir))
 
 
-EXTRA_TARGETS = []
+# ------------------------------------------------ whole stack and TCP SM ----
+# Must match fuzz/stack.c and fuzz/tcp_sm.c.
+CTL_ADDR, CTL_CKSUM, CTL_REL, CTL_READ, CTL_SEND, CTL_CLOSE, CTL_ACTIVE = 1, 2, 4, 8, 16, 32, 64
+(OP_CONNECT, OP_PEER_SYN, OP_ACCEPT, OP_SEGMENT, OP_SEND, OP_RECV, OP_CLOSE, OP_ABORT, OP_ADVANCE,
+ OP_SOCKOPT, OP_ICMP, OP_PEER_ACK) = range(12)
+STACK_PORT, HARNESS_PEER_PORT, STACK_UDP_PORT = 80, 40000, 53
+FH_LOCAL_IP = bytes([10, 0, 0, 1])
+SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
+
+
+def tcp_fields(seg):
+    sport, dport, seq, ack, off, flags, win = struct.unpack('>HHIIBBH', seg[:16])
+    return sport, dport, seq, ack, (off >> 4) * 4, flags, win
+
+
+def conversations(testdata):
+    """Per capture: (source, [(time, linktype, frame, ip, proto, l4)])."""
+    for source, path in captures(testdata):
+        pkts = []
+        for linktype, frame, t in read_pcap(path, with_time=True):
+            ip = ipv4_of(linktype, frame)
+            l4 = l4_of(ip) if ip is not None else None
+            pkts.append((t, linktype, frame, ip, l4[0] if l4 else None, l4[1] if l4 else None))
+        yield source, pkts
+
+
+def eth_frame(ip):
+    return b'\0' * 12 + b'\x08\x00' + ip
+
+
+def stack_records(pkts):
+    """Re-addresses a capture's packets as peer -> stack records for fuzz/stack.c: the
+    TCP client's segments become segments on the harness's established connection,
+    with seq/ack relative to what each side had sent so far in the capture."""
+    out = bytearray()
+    client = None
+    hi = {}  # endpoint -> highest seq + len sent so far
+    last_t = None
+    for n, (t, linktype, frame, ip, proto, l4) in enumerate(pkts):
+        if ip is None:
+            if linktype == LINKTYPE_ETHERNET and frame[12:14] == b'\x08\x06' and len(frame) >= 42:
+                arp = bytearray(frame)
+                arp[38:42] = FH_LOCAL_IP  # ask for (or answer about) the stack's address
+                rec = bytes(arp)
+            else:
+                continue
+            ctl = CTL_ADDR
+        elif proto == 6 and l4 is not None and len(l4) >= 20:
+            sport, dport, seq, ack, hl, flags, win = tcp_fields(l4)
+            if client is None:
+                client = (ip[12:16], sport) if flags & SYN and not flags & ACK else (ip[16:20], dport)
+            me = (ip[12:16], sport)
+            plen = max(0, len(l4) - hl)
+            end = (seq + plen + (1 if flags & (SYN | FIN) else 0)) & 0xffffffff
+            if me != client:
+                hi[me] = end  # the server's data: the stack plays that part itself
+                continue
+            if flags & SYN:
+                hi[me] = end
+                continue      # the harness already did the handshake
+            other = (ip[16:20], dport)
+            rel_seq = (seq - hi.get(me, seq)) & 0xffffffff
+            rel_ack = (ack - hi.get(other, ack)) & 0xffffffff
+            if (end - hi.get(me, end)) & 0x80000000 == 0:
+                hi[me] = end
+            seg = bytearray(l4[:hl + min(plen, 1400)])
+            seg[4:8] = struct.pack('>I', rel_seq)
+            seg[8:12] = struct.pack('>I', rel_ack)
+            ipb = bytearray(ip[:(ip[0] & 15) * 4])
+            ipb[2:4] = struct.pack('>H', len(ipb) + len(seg))
+            rec = eth_frame(bytes(ipb) + bytes(seg))
+            ctl = CTL_ADDR | CTL_CKSUM | CTL_REL | (CTL_READ if n % 3 == 0 else 0) | (CTL_SEND if n % 5 == 0 else 0)
+        else:
+            ipb = bytearray(ip[:min(len(ip), 600)])
+            if proto == 17 and len(ipb) >= (ipb[0] & 15) * 4 + 4:
+                o = (ipb[0] & 15) * 4
+                ipb[o + 2:o + 4] = struct.pack('>H', STACK_UDP_PORT)
+            rec = eth_frame(bytes(ipb))
+            ctl = CTL_ADDR | CTL_CKSUM | CTL_READ
+        dt = 0 if last_t is None else max(0, min(65535, int((t - last_t) * 1000)))
+        last_t = t
+        out += struct.pack('>BHH', ctl, dt, len(rec)) + rec
+        if len(out) > 6000:
+            break
+    return bytes(out)
+
+
+def tcp_opts_selector(seg, hl):
+    """tcp_sm's option selector and bytes for a segment's options."""
+    sel, extra = 0, bytearray()
+    i = 20
+    kinds = {}
+    while i < hl and i < len(seg):
+        k = seg[i]
+        if k == 0:
+            break
+        if k == 1:
+            i += 1
+            continue
+        if i + 1 >= len(seg) or seg[i + 1] < 2:
+            break
+        kinds[k] = seg[i + 2:i + seg[i + 1]]
+        i += seg[i + 1]
+    if 2 in kinds and len(kinds[2]) == 2:
+        sel |= 1
+        extra.append(min(255, struct.unpack('>H', kinds[2])[0] // 8))
+    if 3 in kinds and len(kinds[3]) == 1:
+        sel |= 2
+        extra.append(kinds[3][0])
+    if 4 in kinds:
+        sel |= 4
+    if 8 in kinds:
+        sel |= 8
+        extra.append(1)
+    if 5 in kinds:
+        n = min(4, len(kinds[5]) // 8)
+        sel |= n << 4
+        extra += bytes([4, 8] * n)
+    return bytes([sel]) + bytes(extra)
+
+
+def sm_program(pkts):
+    """A tcp_sm program replaying a capture's TCP conversation with the stack as the
+    server: the client's SYN and segments come from the peer, the server's data is
+    sent by the application, gaps in time become clock advances."""
+    prog = bytearray()
+    client, hi, last_t, slot = None, {}, None, 0
+    for t, linktype, frame, ip, proto, l4 in pkts:
+        if proto != 6 or l4 is None or len(l4) < 20:
+            continue
+        sport, dport, seq, ack, hl, flags, win = tcp_fields(l4)
+        if client is None:
+            client = (ip[12:16], sport) if flags & SYN and not flags & ACK else (ip[16:20], dport)
+        if last_t is not None and t - last_t > 0.001:
+            ms = int((t - last_t) * 1000)
+            prog += bytes([OP_ADVANCE, 0, min(16, max(0, ms.bit_length() - 1))])
+        last_t = t
+        me = (ip[12:16], sport)
+        plen = max(0, len(l4) - hl)
+        end = (seq + plen + (1 if flags & (SYN | FIN) else 0)) & 0xffffffff
+        if me != client:
+            hi[me] = end
+            if plen:
+                prog += bytes([OP_SEND, slot, min(255, plen // 64)])
+            elif flags & FIN:
+                prog += bytes([OP_CLOSE, slot])
+            continue
+        if flags & SYN and not flags & ACK:
+            hi[me] = end
+            prog += bytes([OP_PEER_SYN, slot, seq >> 24]) + tcp_opts_selector(l4, hl) + struct.pack('>H', win)
+            continue
+        exp = hi.get(me, seq)
+        d = (seq - exp) & 0xffffffff
+        if d == 0:
+            seqmode = bytes([0])
+        elif d < 0x80000000:
+            seqmode = bytes([1, min(255, d // 16)])
+        else:
+            seqmode = bytes([2, min(255, ((-d) & 0xffffffff) // 16)])
+        if (end - exp) & 0x80000000 == 0:
+            hi[me] = end
+        back = (hi.get((ip[16:20], dport), ack) - ack) & 0xffffffff
+        ackmode = bytes([0]) if back == 0 or back > 0x80000000 else bytes([1, min(255, back // 16)])
+        prog += bytes([OP_SEGMENT, slot, seqmode[0], ackmode[0]]) + seqmode[1:] + ackmode[1:] + \
+            bytes([flags]) + struct.pack('>H', win) + tcp_opts_selector(l4, hl) + bytes([min(255, plen // 6)])
+        prog += bytes([OP_ACCEPT, 0, OP_RECV, slot])
+        if len(prog) > 4000:
+            break
+    return bytes(prog)
+
+
+def make_stack(root, testdata, max_bytes):
+    c = Corpus(root, 'stack', max_bytes * 4)
+    for source, pkts in conversations(testdata):
+        rec = stack_records(pkts)
+        if rec:
+            c.add(source, rec)
+    return c
+
+
+def make_tcp_sm(root, testdata, max_bytes):
+    c = Corpus(root, 'tcp_sm', max_bytes * 2)
+    for source, pkts in conversations(testdata):
+        prog = sm_program(pkts)
+        if prog:
+            c.add(source, prog)
+    # Seeded random programs that also exercise the active-open side.
+    rnd = random.Random(7)
+    for i in range(12):
+        prog = bytearray([OP_CONNECT, 0, i % 4, OP_PEER_ACK, 0, 0])
+        for _ in range(60):
+            op = rnd.choice([OP_SEGMENT, OP_SEND, OP_RECV, OP_ADVANCE, OP_PEER_ACK, OP_PEER_ACK,
+                             OP_SOCKOPT, OP_ICMP, OP_CLOSE, OP_PEER_SYN, OP_ACCEPT, OP_CONNECT])
+            prog += bytes([op, rnd.randrange(6) if rnd.random() < 0.3 else 0])
+            prog += bytes(rnd.randrange(256) for _ in range(rnd.randrange(2, 12)))
+        c.add('random', bytes(prog))
+    return c
+
+
+EXTRA_TARGETS = [make_stack, make_tcp_sm]
 
 if __name__ == '__main__':
     main()
