@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fuzz/fuzz_common.h"
@@ -25,6 +26,7 @@
 
 static const char *current_input = "(none)";
 static unsigned inputs_run;
+static unsigned repeat = 1; /* FUZZ_REPEAT=n runs each input n times (speed measurement) */
 
 static void report_crash(int sig) {
     const char *a = "fuzz replay (" FUZZ_TARGET_NAME "): crashed on input ";
@@ -61,6 +63,8 @@ static int run_file(const char *path) {
     if (getenv("FUZZ_REPLAY_VERBOSE"))
         fprintf(stderr, "running %s (%zu bytes)\n", path, n);
     LLVMFuzzerTestOneInput(exact, n);
+    for (unsigned i = 1; i < repeat; i++)
+        LLVMFuzzerTestOneInput(exact, n);
     current_input = "(none)";
     free(exact);
     inputs_run++;
@@ -128,6 +132,11 @@ __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int main(int argc, char **argv) {
     signal(SIGABRT, report_crash);
+    const char *rep = getenv("FUZZ_REPEAT");
+    if (rep && atoi(rep) > 0)
+        repeat = (unsigned)atoi(rep);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     signal(SIGSEGV, report_crash);
     if (LLVMFuzzerInitialize)
         LLVMFuzzerInitialize(&argc, &argv);
@@ -151,6 +160,11 @@ int main(int argc, char **argv) {
         if (run_dir(dir, 1) != 0)
             rc = 1;
     }
-    printf("%s: replayed %u inputs%s\n", FUZZ_TARGET_NAME, inputs_run, rc ? " (some could not be read)" : "");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("%s: replayed %u inputs%s", FUZZ_TARGET_NAME, inputs_run, rc ? " (some could not be read)" : "");
+    if (repeat > 1)
+        printf(", %u times each: %.0f executions/s", repeat, secs > 0 ? inputs_run * (double)repeat / secs : 0.0);
+    printf("\n");
     return rc;
 }

@@ -15,6 +15,7 @@
  * missing byte reads as 0, so every input is a valid program. */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -63,6 +64,7 @@ static uint16_t next16(struct prog *g) { return (uint16_t)(next8(g) << 8 | next8
 static uint32_t next32(struct prog *g) { return (uint32_t)next16(g) << 16 | next16(g); }
 
 static uint8_t payload[1500];
+static bool trace; /* FUZZ_TRACE=1: print each step (to read a reproducer) */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -70,6 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     for (size_t i = 0; i < sizeof(payload); i++)
         payload[i] = (uint8_t)(i * 13 + 5);
     fh_global_init();
+    trace = getenv("FUZZ_TRACE") != NULL;
     return 0;
 }
 
@@ -166,6 +169,9 @@ static void send_segment(struct sm *m, struct slot *sl, struct prog *g) {
     uint32_t len = next8(g) * 6u;
     if (len > sizeof(payload))
         len = sizeof(payload);
+    if (trace)
+        fprintf(stderr, "  segment seq %u ack %u flags 0x%02x win %u len %u opts mss%d ws%d sp%d ts%d sack%u\n", seq, ack,
+                flags, window, len, o.has_mss, o.has_wscale, o.sack_permitted, o.has_timestamp, o.num_sack_blocks);
     fh_queue_tcp(&m->h, sl->rport, sl->lport, seq, ack, flags, window, &o, payload, len);
 }
 
@@ -290,6 +296,9 @@ static void op_peer_ack(struct sm *m, struct slot *sl, struct prog *g) {
     fh_queue_tcp(&m->h, sl->rport, sl->lport, v->ack, v->snd_max, flags, 0xffff, &o, payload, len);
 }
 
+static const char *const op_names[OP__COUNT] = {"connect", "peer-syn", "accept", "segment", "send", "recv",
+                                                "close", "abort", "advance", "sockopt", "icmp", "peer-ack"};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static struct sm m;
     struct prog g = {data, size};
@@ -329,11 +338,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case OP_ICMP: if (sl->used) op_icmp(&m, sl, &g); break;
         default: if (sl->used) op_peer_ack(&m, sl, &g); break;
         }
+        if (trace) {
+            struct fh_view *v = sl->used ? fh_view(&m.h, sl->lport, sl->rport) : NULL;
+            fprintf(stderr, "step %d: %s slot %ld (%u->%u)%s", step, op_names[op], (long)(sl - m.slots), sl->rport,
+                    sl->lport, sl->s ? " " : " [no handle] ");
+            if (sl->s)
+                fprintf(stderr, "%s ", mg_tcp_state_name(mg_tcp_sock_state(sl->s)));
+            if (v)
+                fprintf(stderr, "stack ack %u snd_max %u", v->ack, v->snd_max);
+            fprintf(stderr, "\n");
+        }
         fh_run(&m.h, advance);
-        fh_check(&m.h);
-    }
-    for (int i = 0; i < 4; i++) {
-        fh_run(&m.h, 60 * MG_NS_PER_S);
         fh_check(&m.h);
     }
     fh_teardown(&m.h);
