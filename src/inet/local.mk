@@ -11,3 +11,13 @@ noinst_HEADERS += \
 	src/inet/netdev.h \
 	src/inet/tcp.h \
 	src/inet/udp.h
+
+# ---- TCP (tcp helper) ----
+libmargay_la_SOURCES += \
+	src/inet/tcp.c \
+	src/inet/tcp_cc.c \
+	src/inet/tcp_in.c \
+	src/inet/tcp_out.c \
+	src/inet/tcp_timer.c
+noinst_HEADERS += \
+	src/inet/tcp_int.h

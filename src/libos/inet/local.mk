@@ -4,3 +4,6 @@ libmargay_la_SOURCES += \
 	src/libos/inet/libos_inet.c \
 	src/libos/inet/udp_ops.c
 noinst_HEADERS += src/libos/inet/proto.h
+
+# ---- TCP sockets (tcp helper) ----
+libmargay_la_SOURCES += src/libos/inet/tcp_ops.c

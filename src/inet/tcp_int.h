@@ -1,0 +1,224 @@
+/* inet/tcp_int.h — margay TCP internals shared by tcp.c (layer, sockets, demux),
+ * tcp_in.c (segment arrival), tcp_out.c (segment building, send queue), tcp_timer.c
+ * and tcp_cc.c (NewReno). Nothing outside src/inet/tcp_*.c includes this: the socket
+ * layout is private so the state machine can change without touching callers. */
+#ifndef MARGAY_INET_TCP_INT_H
+#define MARGAY_INET_TCP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/timer.h"
+#include "inet/inet.h"
+#include "inet/tcp.h"
+#include "wire/wire.h"
+
+/* Sequence-space comparisons (modulo 2^32). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+#define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1: peer sent no MSS option */
+#define TCP_MAX_WSCALE 14   /* RFC 7323 2.3 */
+#define TCP_TS_OPT_LEN 12   /* timestamps, NOP-padded */
+#define TCP_DEFAULT_BACKLOG 128
+#define TCP_MAX_BACKLOG 65535
+#define TCP_TS_TICK_NS 1000000ull /* timestamp clock: 1 ms per tick */
+
+/* One caller buffer region held in the send queue: len bytes at ptr, inside buf.
+ * The pointer is kept rather than an offset from buf->data, because transmitting in
+ * place (tcp_out.c) moves buf->data to the headers in front of the payload. */
+struct tcp_sndent {
+    struct mg_buf *buf;
+    uint8_t *ptr;
+    uint32_t len;
+};
+
+/* Headroom a send-queue region needs in front of it to be sent in place (TCP with
+ * options, IPv4 and Ethernet headers fit in it). */
+#define TCP_INPLACE_HEADROOM 128u
+
+struct mg_tcp_sock {
+    struct mg_tcp_layer *tcp;
+    enum mg_tcp_state state;
+    mg_tcp_notify_fn notify;
+    void *user;
+    uint32_t laddr, raddr; /* host order; laddr 0 = unbound address */
+    uint16_t lport, rport;
+
+    /* Table memberships. */
+    struct mg_tcp_sock *conn_next, *listen_next, *bind_next;
+    struct mg_tcp_sock *all_next, *all_prev;
+    bool in_conn_hash, in_listen_hash, in_bind_hash;
+
+    /* Deferred notification and reclamation (see tcp_enter/tcp_leave). */
+    struct mg_tcp_sock *notify_next, *dead_next;
+    unsigned ev_pending;
+    bool on_notify_list, dead;
+    bool has_handle;  /* the libOS holds it (open or accepted and not closed) */
+    bool active_open; /* SYN-SENT path (errors go to the user as ECONNREFUSED) */
+    int error;        /* positive errno once the connection died */
+
+    /* Socket options. */
+    bool nodelay, keepalive, linger_on, reuseaddr;
+    uint32_t linger_s;
+    uint64_t keep_idle_ns, keep_intvl_ns;
+    uint32_t keep_cnt;
+    uint16_t user_mss; /* TCP_MAXSEG, 0 = none */
+    uint32_t snd_buf_size, rcv_buf_size;
+
+    /* Listener: children in SYN-RECEIVED and the accept queue. A child is in at most
+     * one of them, linked through child_next/child_prev. */
+    struct mg_tcp_sock *parent;
+    struct mg_tcp_sock *child_next, *child_prev;
+    struct mg_tcp_sock *syn_head;
+    struct mg_tcp_sock *acc_head, *acc_tail;
+    uint32_t syn_count, acc_count, backlog;
+    bool in_accept_q;
+
+    /* Send sequence space (RFC 9293 3.3.1). snd_buf_seq is the sequence number of the
+     * first byte held in the send queue; the FIN, once sent, sits at
+     * snd_buf_seq + sq_bytes. */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_sndwnd, snd_buf_seq;
+    bool fin_queued, fin_sent;
+    struct tcp_sndent *sq;
+    uint32_t sq_cap, sq_head, sq_count, sq_bytes;
+    uint32_t sq_cache_idx, sq_cache_start; /* entry index (from head) and its queue offset */
+
+    /* Receive sequence space. rcv_adv is the right edge we advertised; it never moves
+     * left. The receive queue holds in-order payload buffers (next-linked); the
+     * out-of-order queue holds buffers sorted by sequence (buf->user = seq, bit 32 = FIN). */
+    uint32_t irs, rcv_nxt, rcv_adv;
+    struct mg_buf *rq_head, *rq_tail;
+    uint32_t rq_bytes, rq_count;
+    struct mg_buf *ooo_head;
+    uint32_t ooo_count, ooo_bytes;
+    bool fin_rcvd;
+
+    /* Negotiated options. mss is the effective send MSS (payload bytes per segment). */
+    uint16_t mss, peer_mss, our_mss;
+    uint8_t snd_wscale, rcv_wscale;
+    bool ws_ok, ts_ok;
+    uint32_t ts_recent, ts_offset, last_ack_sent;
+
+    /* Retransmission (RFC 6298). */
+    uint64_t srtt, rttvar, rto;
+    bool have_rtt, rtt_timing;
+    uint32_t rtt_seq;
+    uint64_t rtt_start;
+    uint32_t nretx;             /* consecutive timeouts */
+    uint32_t persist_shift;     /* persist backoff */
+    uint32_t probes_unanswered; /* zero-window probes since the peer last spoke */
+    uint32_t keep_sent;         /* keepalive probes unanswered */
+    uint64_t last_rx_ns;        /* last segment received (keepalive idle time) */
+
+    /* Congestion control (RFC 5681, RFC 6582). */
+    uint32_t cwnd, ssthresh, dupacks, recover, bytes_acked;
+    bool in_recovery;
+
+    /* ACK generation. */
+    uint32_t segs_unacked;
+    bool ack_now;
+
+    struct mg_timer t_rexmit, t_delack, t_persist, t_keep, t_wait;
+};
+
+struct mg_tcp_layer {
+    struct mg_inet *inet;
+    struct mg_tcp_stats stats;
+    struct mg_tcp_sock **conn_hash, **listen_hash, **bind_hash;
+    uint32_t conn_mask, listen_mask, bind_mask;
+    struct mg_tcp_sock *all_head;
+    uint32_t nsocks;
+    uint8_t isn_key[16];
+    uint64_t hash_salt;
+    struct mg_tcp_sock *notify_head, *notify_tail, *dead_head;
+    unsigned depth;
+    uint64_t chack_window_start; /* challenge ACK rate limit (RFC 5961 7) */
+    uint32_t chack_count;
+};
+
+#define TCP_CHALLENGE_ACK_LIMIT 1000 /* per second and stack, like Linux's default */
+
+/* ---- tcp.c ---- */
+void tcp_enter(struct mg_tcp_layer *tcp);
+void tcp_leave(struct mg_tcp_layer *tcp);
+void tcp_notify(struct mg_tcp_sock *c, unsigned events);
+struct mg_tcp_sock *tcp_conn_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                                    uint16_t rport);
+struct mg_tcp_sock *tcp_listen_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport);
+void tcp_conn_hash_insert(struct mg_tcp_sock *c);
+void tcp_bind_hash_insert(struct mg_tcp_sock *c);
+struct mg_tcp_sock *tcp_sock_new(struct mg_tcp_layer *tcp);
+uint32_t tcp_isn(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+/* Ends the connection: timers off, queues freed, out of the tables, state CLOSED,
+ * error recorded (0 = clean) and reported; freed later if nobody holds it. */
+void tcp_terminate(struct mg_tcp_sock *c, int err);
+void tcp_set_state(struct mg_tcp_sock *c, enum mg_tcp_state st);
+void tcp_child_unlink(struct mg_tcp_sock *child);
+void tcp_child_to_accept_queue(struct mg_tcp_sock *child);
+void tcp_enter_time_wait(struct mg_tcp_sock *c);
+void tcp_init_rcv_window(struct mg_tcp_sock *c);
+
+/* ---- tcp_in.c ---- */
+void tcp_input(void *ctx, struct mg_buf *buf, const struct mg_ipv4_hdr *ip);
+void tcp_icmp_error(void *ctx, uint8_t type, uint8_t code, const struct mg_ipv4_hdr *inner, const uint8_t *l4,
+                    size_t l4_len);
+void tcp_neighbor_failed(void *ctx, uint32_t addr);
+
+/* ---- tcp_out.c ---- */
+/* Sends whatever the windows, Nagle and SWS rules allow, plus a pending ACK. */
+void tcp_output(struct mg_tcp_sock *c);
+/* One segment regardless of Nagle and SWS (persist timer, small open window). */
+void tcp_output_force(struct mg_tcp_sock *c);
+int tcp_send_syn(struct mg_tcp_sock *c); /* SYN or SYN-ACK by state */
+int tcp_send_ack(struct mg_tcp_sock *c);
+int tcp_send_rst(struct mg_tcp_sock *c);
+/* Zero-window or keepalive probe: an ACK with SEG.SEQ = SND.UNA - 1. */
+int tcp_send_probe(struct mg_tcp_sock *c);
+/* A segment of up to one MSS starting at seq (retransmission). */
+int tcp_xmit_data(struct mg_tcp_sock *c, uint32_t seq, uint32_t len, bool with_fin);
+/* An answer to a segment no socket wants (RFC 9293 3.10.7.1). */
+void tcp_send_reset_reply(struct mg_tcp_layer *tcp, const struct mg_ipv4_hdr *ip, const struct mg_tcp_hdr *th,
+                          uint32_t seg_len);
+uint16_t tcp_rcv_window_field(struct mg_tcp_sock *c, bool syn);
+uint32_t tcp_rcv_window_avail(const struct mg_tcp_sock *c);
+int tcp_sq_push(struct mg_tcp_sock *c, struct mg_buf *buf, uint32_t off, uint32_t len);
+void tcp_sq_drop_front(struct mg_tcp_sock *c, uint32_t n);
+void tcp_sq_free(struct mg_tcp_sock *c);
+uint32_t tcp_ts_now(struct mg_tcp_sock *c);
+uint32_t tcp_flight(const struct mg_tcp_sock *c);
+void tcp_maybe_window_update(struct mg_tcp_sock *c);
+
+/* ---- tcp_timer.c ---- */
+void tcp_timers_init(struct mg_tcp_sock *c);
+void tcp_timers_cancel_all(struct mg_tcp_sock *c);
+void tcp_arm_rexmit(struct mg_tcp_sock *c);
+void tcp_rexmit_update(struct mg_tcp_sock *c); /* arm iff something is outstanding */
+void tcp_arm_delack(struct mg_tcp_sock *c);
+void tcp_persist_update(struct mg_tcp_sock *c);
+void tcp_keepalive_reset(struct mg_tcp_sock *c);
+void tcp_rtt_sample(struct mg_tcp_sock *c, uint64_t rtt_ns);
+void tcp_arm_wait(struct mg_tcp_sock *c, uint64_t delay_ns);
+uint64_t tcp_now(const struct mg_tcp_sock *c);
+
+/* ---- tcp_cc.c ---- */
+void tcp_cc_init(struct mg_tcp_sock *c);
+void tcp_cc_ack(struct mg_tcp_sock *c, uint32_t acked);
+/* Duplicate ACK: returns true when the caller should fast-retransmit. */
+void tcp_cc_dupack(struct mg_tcp_sock *c);
+void tcp_cc_timeout(struct mg_tcp_sock *c);
+
+static inline uint32_t tcp_data_end(const struct mg_tcp_sock *c) {
+    return c->snd_buf_seq + c->sq_bytes;
+}
+static inline bool tcp_synchronized(enum mg_tcp_state s) {
+    return s >= MG_TCP_ESTABLISHED;
+}
+static inline void tcp_drop(struct mg_tcp_layer *tcp, enum mg_tcp_drop why) {
+    tcp->stats.drops[why]++;
+}
+
+#endif /* MARGAY_INET_TCP_INT_H */
