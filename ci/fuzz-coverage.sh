@@ -15,6 +15,9 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# A smaller use-after-free quarantine: the stack targets run about three times faster.
+ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
+export ASAN_OPTIONS
 COV=${1:-$SRC/build-coverage}
 FUZZ=${2:-$SRC/build-fuzz}
 WORK=${FUZZ_WORK_DIR:-$FUZZ/fuzz-work}

@@ -15,6 +15,9 @@
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# A smaller use-after-free quarantine: the stack targets run about three times faster.
+ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
+export ASAN_OPTIONS
 BUILD=${1:-$SRC/build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_SHORT_SECONDS=${FUZZ_SHORT_SECONDS:-25}
