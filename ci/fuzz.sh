@@ -28,9 +28,12 @@ TARGETS=${FUZZ_TARGETS:-"wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp
 if [ ! -f "$BUILD/Makefile" ]; then
     [ -x "$SRC/configure" ] || (cd "$SRC" && autoreconf -fi)
     mkdir -p "$BUILD"
-    (cd "$BUILD" && CC=${CC:-clang} "$SRC/configure" --enable-fuzz)
+    (cd "$BUILD" && CC=${CC:-clang} "$SRC/configure" --enable-fuzz >configure.log 2>&1) ||
+        { tail -20 "$BUILD/configure.log"; exit 1; }
 fi
-make -C "$BUILD" -j"${JOBS:-2}" >"$BUILD/fuzz-build.log" 2>&1 || {
+bins=""
+for t in $TARGETS; do bins="$bins fuzz/fuzz_$t"; done
+make -C "$BUILD" -j"${JOBS:-2}" $bins >"$BUILD/fuzz-build.log" 2>&1 || {
     tail -40 "$BUILD/fuzz-build.log"
     echo "ci/fuzz.sh: build failed (full log: $BUILD/fuzz-build.log)" >&2
     exit 1

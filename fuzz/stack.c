@@ -62,7 +62,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 /* The application sends len bytes (one pool buffer at a time; TCP keeps references). */
 static void app_send(struct fh *h, struct mg_tcp_sock *s, uint32_t len) {
-    while (len > 0) {
+    while (len > 0 && fh_app_may_send(h)) {
         struct mg_buf *b = mg_buf_alloc(h->dev.pool);
         if (b == NULL)
             return;

@@ -174,6 +174,8 @@ void fh_setup(struct fh *h, void (*tweak)(struct mg_config *cfg)) {
     h->peer_ts = 5000;
 }
 
+bool fh_app_may_send(const struct fh *h) { return h->dev.pool->in_use < FH_APP_BUDGET; }
+
 void fh_check(struct fh *h) {
     char why[256] = "";
     if (mg_tcp_check_invariants(h->tcp, why, sizeof(why)) != 0)

@@ -36,6 +36,10 @@
 #define FH_OOO_MAX 64
 #define FH_MAX_CONNS 32
 #define FH_BUF_BOUND 3072
+/* The harness's applications stop handing buffers to TCP while this many are in use,
+ * so the bound above measures what the stack holds on its own (receive and
+ * out-of-order queues), not what the application chose to queue for sending. */
+#define FH_APP_BUDGET 1024
 
 extern const uint8_t fh_local_mac[6], fh_peer_mac[6];
 
@@ -66,6 +70,8 @@ struct fh {
     uint32_t peer_ts; /* the peer's timestamp clock */
 };
 
+/* Whether the application may allocate another buffer to send (FH_APP_BUDGET). */
+bool fh_app_may_send(const struct fh *h);
 /* Creates the shared pool once (targets call it from LLVMFuzzerInitialize or lazily). */
 void fh_global_init(void);
 /* A fresh stack with the harness configuration (tweak may edit it; may be NULL). */

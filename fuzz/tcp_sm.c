@@ -215,7 +215,7 @@ static void op_send(struct sm *m, struct slot *sl, struct prog *g) {
     uint32_t len = next8(g) * 64u + 1;
     if (sl->s == NULL)
         return;
-    while (len > 0) {
+    while (len > 0 && fh_app_may_send(&m->h)) {
         struct mg_buf *b = mg_buf_alloc(m->h.dev.pool);
         if (b == NULL)
             return;
