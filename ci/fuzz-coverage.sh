@@ -47,13 +47,26 @@ make -C "$COV" -j"$JOBS" $progs >"$COV/fuzz-coverage-build.log" 2>&1 ||
 prof=$COV/fuzz-profiles
 rm -rf "$prof"
 mkdir -p "$prof"
-wire_files=$(ls "$SRC"/src/wire/*.c)
-inet_files=$(ls "$SRC"/src/inet/*.c)
 tcp_files=$(ls "$SRC"/src/inet/tcp*.c 2>/dev/null || true)
 
-# "lines% branches%" of the TOTAL row of an llvm-cov report.
-totals() {
-    "$LLVM_COV" report "$@" 2>/dev/null | awk '$1 == "TOTAL" { print $10, $13 }'
+# "lines% branches%" over the files whose path matches a pattern, from llvm-cov's JSON
+# summary ("-" when the program contains none of them).
+totals() { # pattern, llvm-cov export arguments...
+    pat=$1
+    shift
+    "$LLVM_COV" export -summary-only "$@" 2>/dev/null | python3 -c '
+import json, re, sys
+pat = re.compile(sys.argv[1])
+lc = lt = bc = bt = 0
+for data in json.load(sys.stdin)["data"]:
+    for f in data["files"]:
+        if pat.search(f["filename"]):
+            s = f["summary"]
+            lc += s["lines"]["covered"]; lt += s["lines"]["count"]
+            bc += s["branches"]["covered"]; bt += s["branches"]["count"]
+pct = lambda c, t: "%.2f%%" % (100.0 * c / t) if t else "-"
+print(pct(lc, lt), pct(bc, bt))
+' "$pat"
 }
 
 printf '\n%-10s %8s %8s   %8s %8s   %s\n' target wire-ln wire-br inet-ln inet-br inputs
@@ -64,8 +77,8 @@ for t in $TARGETS; do
     LLVM_PROFILE_FILE="$prof/$t.profraw" "$COV/fuzz/replay_$t" $dirs >/dev/null 2>"$prof/$t.err" ||
         { echo "ci/fuzz-coverage.sh: replay_$t failed:" >&2; tail -5 "$prof/$t.err" >&2; exit 1; }
     "$LLVM_PROFDATA" merge -sparse "$prof/$t.profraw" -o "$prof/$t.profdata"
-    w=$(totals "$COV/fuzz/replay_$t" -instr-profile="$prof/$t.profdata" $wire_files)
-    i=$(totals "$COV/fuzz/replay_$t" -instr-profile="$prof/$t.profdata" $inet_files)
+    w=$(totals '/src/wire/[^/]*\.c$' "$COV/fuzz/replay_$t" -instr-profile="$prof/$t.profdata")
+    i=$(totals '/src/inet/[^/]*\.c$' "$COV/fuzz/replay_$t" -instr-profile="$prof/$t.profdata")
     printf '%-10s %8s %8s   %8s %8s   %s\n' "$t" ${w:-- -} ${i:-- -} "$n"
 done
 
@@ -75,7 +88,8 @@ if [ -n "$tcp_files" ]; then
     echo "TCP files reached by the stack and tcp_sm corpora together (target: 85% of lines):"
     "$LLVM_COV" report "$COV/fuzz/replay_stack" -object "$COV/fuzz/replay_tcp_sm" \
         -instr-profile="$prof/tcp.profdata" $tcp_files
-    set -- $(totals "$COV/fuzz/replay_stack" -object "$COV/fuzz/replay_tcp_sm" -instr-profile="$prof/tcp.profdata" $tcp_files)
+    set -- $(totals '/src/inet/tcp[^/]*\.c$' "$COV/fuzz/replay_stack" -object "$COV/fuzz/replay_tcp_sm" \
+        -instr-profile="$prof/tcp.profdata")
     echo "TCP combined: lines $1, branches $2"
 fi
 echo "(per-line detail: $LLVM_COV show $COV/fuzz/replay_stack -object $COV/fuzz/replay_tcp_sm -instr-profile=$prof/tcp.profdata $SRC/src/inet/tcp_in.c)"

@@ -280,7 +280,7 @@ def main():
 # Must match fuzz/stack.c and fuzz/tcp_sm.c.
 CTL_ADDR, CTL_CKSUM, CTL_REL, CTL_READ, CTL_SEND, CTL_CLOSE, CTL_ACTIVE = 1, 2, 4, 8, 16, 32, 64
 (OP_CONNECT, OP_PEER_SYN, OP_ACCEPT, OP_SEGMENT, OP_SEND, OP_RECV, OP_CLOSE, OP_ABORT, OP_ADVANCE,
- OP_SOCKOPT, OP_ICMP, OP_PEER_ACK) = range(12)
+ OP_SOCKOPT, OP_ICMP, OP_PEER_ACK, OP_DUPACKS, OP_API) = range(14)
 STACK_PORT, HARNESS_PEER_PORT, STACK_UDP_PORT = 80, 40000, 53
 FH_LOCAL_IP = bytes([10, 0, 0, 1])
 SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
@@ -468,7 +468,8 @@ def make_tcp_sm(root, testdata, max_bytes):
         prog = bytearray([OP_CONNECT, 0, i % 4, OP_PEER_ACK, 0, 0])
         for _ in range(60):
             op = rnd.choice([OP_SEGMENT, OP_SEND, OP_RECV, OP_ADVANCE, OP_PEER_ACK, OP_PEER_ACK,
-                             OP_SOCKOPT, OP_ICMP, OP_CLOSE, OP_PEER_SYN, OP_ACCEPT, OP_CONNECT])
+                             OP_SOCKOPT, OP_ICMP, OP_CLOSE, OP_PEER_SYN, OP_ACCEPT, OP_CONNECT,
+                             OP_DUPACKS, OP_API])
             prog += bytes([op, rnd.randrange(6) if rnd.random() < 0.3 else 0])
             prog += bytes(rnd.randrange(256) for _ in range(rnd.randrange(2, 12)))
         c.add('random', bytes(prog))

@@ -7,8 +7,10 @@
  * by the harness on the wire): in window, old, future or anywhere, with any flags,
  * window and options (MSS, window scale, SACK-permitted, timestamps, SACK blocks
  * around data in flight), and with any payload length; or an ICMP error quoting the
- * connection; or time passing (timers: retransmission, persist, keepalive, delayed
- * ACK, TIME-WAIT). After every step TCP's invariants and the memory bounds are
+ * connection; or duplicate ACKs with SACK blocks (fast retransmit and recovery); or
+ * the rest of the socket API, in the wrong states too (options, bind conflicts, listen
+ * or connect again, closing the listener with connections pending); or time passing
+ * (timers: retransmission, persist, keepalive, delayed ACK, TIME-WAIT). After every step TCP's invariants and the memory bounds are
  * checked; at the end every buffer must be back in the pool.
  *
  * Byte layout: op = byte % OP__COUNT, then the op's own bytes (see each case); a
@@ -39,6 +41,8 @@ enum {
     OP_SOCKOPT,
     OP_ICMP,
     OP_PEER_ACK,
+    OP_DUPACKS,
+    OP_API,
     OP__COUNT
 };
 
@@ -47,6 +51,8 @@ struct slot {
     struct mg_tcp_sock *s; /* NULL once the application let go (or before accept) */
     uint16_t lport, rport;
     uint32_t peer_isn;
+    uint32_t peer_ack; /* the last ACK the peer sent (for duplicates) */
+    bool peer_ack_valid;
 };
 
 struct prog {
@@ -172,6 +178,10 @@ static void send_segment(struct sm *m, struct slot *sl, struct prog *g) {
     if (trace)
         fprintf(stderr, "  segment seq %u ack %u flags 0x%02x win %u len %u opts mss%d ws%d sp%d ts%d sack%u\n", seq, ack,
                 flags, window, len, o.has_mss, o.has_wscale, o.sack_permitted, o.has_timestamp, o.num_sack_blocks);
+    if (flags & MG_TCP_ACK) {
+        sl->peer_ack = ack;
+        sl->peer_ack_valid = true;
+    }
     fh_queue_tcp(&m->h, sl->rport, sl->lport, seq, ack, flags, window, &o, payload, len);
 }
 
@@ -192,7 +202,7 @@ static void op_peer_syn(struct sm *m, struct prog *g) {
 static void op_accept(struct sm *m) {
     struct mg_tcp_sock *c;
     uint16_t pport;
-    while (mg_tcp_accept(m->listener, &c, NULL, &pport) == 0) {
+    while (m->listener && mg_tcp_accept(m->listener, &c, NULL, &pport) == 0) {
         struct slot *sl = NULL;
         for (unsigned i = 0; i < SLOTS; i++)
             if (m->slots[i].used && m->slots[i].s == NULL && m->slots[i].lport == LISTEN_PORT &&
@@ -293,11 +303,110 @@ static void op_peer_ack(struct sm *m, struct slot *sl, struct prog *g) {
     struct mg_tcp_opts o = {.has_timestamp = (sel & 1) != 0, .ts_val = ++m->h.peer_ts, .ts_ecr = v->ts_val};
     uint8_t flags = MG_TCP_ACK | ((sel & 2) ? MG_TCP_FIN : 0) | ((sel & 4) ? MG_TCP_PSH : 0);
     uint32_t len = (sel & 8) ? (sel >> 4) * 90u : 0;
+    sl->peer_ack = v->snd_max;
+    sl->peer_ack_valid = true;
     fh_queue_tcp(&m->h, sl->rport, sl->lport, v->ack, v->snd_max, flags, 0xffff, &o, payload, len);
 }
 
+/* Duplicate ACKs (RFC 5681 3.2: same ACK, same window, no data), optionally with SACK
+ * blocks above the hole: fast retransmit and recovery. */
+static void op_dupacks(struct sm *m, struct slot *sl, struct prog *g) {
+    struct fh_view *v = fh_view(&m->h, sl->lport, sl->rport);
+    uint8_t sel = next8(g);
+    if (v == NULL || !v->ack_valid)
+        return;
+    uint32_t ack = sl->peer_ack_valid ? sl->peer_ack : v->iss + 1;
+    for (unsigned i = 0; i < 2u + sel % 4; i++) {
+        struct mg_tcp_opts o = {.has_timestamp = (sel & 4) != 0, .ts_val = m->h.peer_ts, .ts_ecr = v->ts_val};
+        if (sel & 8) {
+            uint32_t step = 500u * (1u + (sel >> 4));
+            o.num_sack_blocks = 1;
+            o.sack[0].left = ack + step;
+            o.sack[0].right = ack + step * (2 + i);
+            if ((int32_t)(o.sack[0].right - v->snd_max) > 0)
+                o.sack[0].right = v->snd_max;
+        }
+        fh_queue_tcp(&m->h, sl->rport, sl->lport, v->ack, ack, MG_TCP_ACK, 0xffff, &o, NULL, 0);
+        fh_run(&m->h, 0);
+    }
+}
+
+/* The rest of the socket API, including calls in the wrong state. */
+static void op_api(struct sm *m, struct slot *sl, struct prog *g) {
+    uint8_t which = next8(g), arg = next8(g);
+    struct mg_tcp_sock *s = sl->s;
+    switch (which % 7) {
+    case 0:
+        if (s) {
+            static const int opts[][2] = {{SOL_SOCKET, SO_KEEPALIVE}, {SOL_SOCKET, SO_LINGER},
+                                          {SOL_SOCKET, SO_RCVBUF},    {SOL_SOCKET, SO_SNDBUF},
+                                          {SOL_SOCKET, SO_ERROR},     {SOL_SOCKET, SO_REUSEADDR},
+                                          {IPPROTO_TCP, TCP_NODELAY}, {IPPROTO_TCP, TCP_KEEPIDLE},
+                                          {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
+                                          {IPPROTO_TCP, TCP_MAXSEG},  {IPPROTO_IP, 1}};
+            uint8_t buf[16];
+            socklen_t len = (socklen_t)(arg % 2 ? sizeof(buf) : 2);
+            const int *o = opts[arg % (sizeof(opts) / sizeof(opts[0]))];
+            mg_tcp_getsockopt(s, o[0], o[1], buf, &len);
+            memset(buf, arg, sizeof(buf));
+            mg_tcp_setsockopt(s, o[0], o[1], buf, (socklen_t)(arg % 3 ? sizeof(int) : 1));
+        }
+        break;
+    case 1:
+        if (s) {
+            uint32_t addr;
+            uint16_t port;
+            mg_tcp_peer(s, &addr, &port);
+            mg_tcp_local(s, &addr, &port);
+            (void)mg_tcp_error(s);
+        }
+        break;
+    case 2: { /* a bind that may conflict, then gone */
+        struct mg_tcp_sock *t = mg_tcp_open(m->h.tcp, NULL, NULL);
+        if (t) {
+            mg_tcp_bind(t, (arg & 1) ? FH_LOCAL_IP : (arg & 2) ? FH_PEER_IP : 0, (arg & 4) ? LISTEN_PORT : arg);
+            mg_tcp_close(t);
+        }
+        break;
+    }
+    case 3:
+        if (s)
+            mg_tcp_listen(s, arg);
+        break;
+    case 4:
+        if (s)
+            mg_tcp_connect(s, FH_PEER_IP, 5000);
+        break;
+    case 5: { /* close the listener with whatever it holds, and listen again */
+        /* Connections accepted from it may still hold the port: without SO_REUSEADDR
+         * the bind may then fail (as on Linux), and the program goes on without one. */
+        if (m->listener)
+            mg_tcp_close(m->listener);
+        m->listener = mg_tcp_open(m->h.tcp, NULL, NULL);
+        int on = arg & 1;
+        if (m->listener && (mg_tcp_setsockopt(m->listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+                            mg_tcp_bind(m->listener, 0, LISTEN_PORT) != 0 ||
+                            mg_tcp_listen(m->listener, 1 + arg % 8) != 0)) {
+            mg_tcp_close(m->listener);
+            m->listener = NULL;
+        }
+        break;
+    }
+    default:
+        if (s) {
+            struct mg_buf *b = mg_buf_alloc(m->h.dev.pool);
+            if (b) {
+                mg_tcp_send(s, b, 0); /* empty */
+                mg_buf_free(b);
+            }
+        }
+        break;
+    }
+}
+
 static const char *const op_names[OP__COUNT] = {"connect", "peer-syn", "accept", "segment", "send", "recv",
-                                                "close", "abort", "advance", "sockopt", "icmp", "peer-ack"};
+                                                "close", "abort", "advance", "sockopt", "icmp", "peer-ack",
+                                                "dupacks", "api"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static struct sm m;
@@ -336,7 +445,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         case OP_SOCKOPT: op_sockopt(sl, &g); break;
         case OP_ICMP: if (sl->used) op_icmp(&m, sl, &g); break;
-        default: if (sl->used) op_peer_ack(&m, sl, &g); break;
+        case OP_PEER_ACK: if (sl->used) op_peer_ack(&m, sl, &g); break;
+        case OP_DUPACKS: if (sl->used) op_dupacks(&m, sl, &g); break;
+        default: op_api(&m, sl, &g); break;
         }
         if (trace) {
             struct fh_view *v = sl->used ? fh_view(&m.h, sl->lport, sl->rport) : NULL;
