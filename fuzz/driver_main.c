@@ -106,7 +106,8 @@ static int run_dir(const char *dir, int optional) {
         count++;
     }
     closedir(d);
-    qsort(names, count, sizeof(*names), path_compare);
+    if (count > 0)
+        qsort(names, count, sizeof(*names), path_compare);
     int rc = 0;
     for (size_t i = 0; i < count; i++) {
         struct stat st;
