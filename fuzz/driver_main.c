@@ -149,8 +149,7 @@ int main(int argc, char **argv) {
     } else {
         const char *src = getenv("MARGAY_SRCDIR");
         if (src == NULL || *src == '\0') {
-            fprintf(stderr, "usage: %s FILE|DIR... (or set MARGAY_SRCDIR to replay the committed corpus)\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s FILE|DIR... (or set MARGAY_SRCDIR to replay the committed corpus)\n", argv[0]);
             return 2;
         }
         char dir[4096];

@@ -109,8 +109,13 @@ static void setup_state(struct fh *h, struct app *a) {
         fuzz_fail("listener setup failed");
 
     /* Passive open with every option, then data both ways. */
-    struct mg_tcp_opts syn = {.has_mss = true, .mss = 1400, .has_wscale = true, .wscale = 7,
-                              .sack_permitted = true, .has_timestamp = true, .ts_val = h->peer_ts};
+    struct mg_tcp_opts syn = {.has_mss = true,
+                              .mss = 1400,
+                              .has_wscale = true,
+                              .wscale = 7,
+                              .sack_permitted = true,
+                              .has_timestamp = true,
+                              .ts_val = h->peer_ts};
     fh_queue_tcp(h, PEER_PORT, LISTEN_PORT, PEER_ISN, 0, MG_TCP_SYN, 65535, &syn, NULL, 0);
     fh_run(h, 0);
     struct fh_view *v = fh_view(h, LISTEN_PORT, PEER_PORT);
@@ -141,8 +146,12 @@ static void setup_state(struct fh *h, struct app *a) {
     fh_check(h);
 }
 
-static uint16_t load16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t load32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint16_t load16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+static uint32_t load32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 static void store32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);

@@ -119,7 +119,8 @@ static void check_tx_frame(struct fh *h, const struct mg_buf *b) {
         track_tcp(h, &ip, l4, l4len);
     } else if (ip.proto == MG_IPPROTO_UDP) {
         struct mg_udp_hdr uh;
-        if (mg_udp_parse(l4, l4len, &uh) != 0 || (uh.cksum && mg_l4_cksum_ipv4(ip.src, ip.dst, MG_IPPROTO_UDP, l4, uh.len) != 0))
+        if (mg_udp_parse(l4, l4len, &uh) != 0 ||
+            (uh.cksum && mg_l4_cksum_ipv4(ip.src, ip.dst, MG_IPPROTO_UDP, l4, uh.len) != 0))
             fuzz_fail("the stack sent a malformed UDP datagram");
     } else if (ip.proto == MG_IPPROTO_ICMP) {
         struct mg_icmp_hdr ih;
@@ -174,7 +175,9 @@ void fh_setup(struct fh *h, void (*tweak)(struct mg_config *cfg)) {
     h->peer_ts = 5000;
 }
 
-bool fh_app_may_send(const struct fh *h) { return h->dev.pool->in_use < FH_APP_BUDGET; }
+bool fh_app_may_send(const struct fh *h) {
+    return h->dev.pool->in_use < FH_APP_BUDGET;
+}
 
 void fh_check(struct fh *h) {
     char why[256] = "";

@@ -51,8 +51,8 @@ struct fh_view {
     uint32_t iss;          /* from its SYN */
     uint32_t ack;          /* its last ACK (= what it expects from the peer next) */
     bool ack_valid;
-    uint16_t window;       /* raw field */
-    uint32_t ts_val;       /* its last timestamp (for the peer's echo) */
+    uint16_t window; /* raw field */
+    uint32_t ts_val; /* its last timestamp (for the peer's echo) */
     uint8_t last_flags;
     uint32_t segs;
 };

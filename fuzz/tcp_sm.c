@@ -10,8 +10,8 @@
  * connection; or duplicate ACKs with SACK blocks (fast retransmit and recovery); or
  * the rest of the socket API, in the wrong states too (options, bind conflicts, listen
  * or connect again, closing the listener with connections pending); or time passing
- * (timers: retransmission, persist, keepalive, delayed ACK, TIME-WAIT). After every step TCP's invariants and the memory bounds are
- * checked; at the end every buffer must be back in the pool.
+ * (timers: retransmission, persist, keepalive, delayed ACK, TIME-WAIT). After every step TCP's invariants and the
+ * memory bounds are checked; at the end every buffer must be back in the pool.
  *
  * Byte layout: op = byte % OP__COUNT, then the op's own bytes (see each case); a
  * missing byte reads as 0, so every input is a valid program. */
@@ -66,8 +66,12 @@ static uint8_t next8(struct prog *g) {
     g->left--;
     return *g->p++;
 }
-static uint16_t next16(struct prog *g) { return (uint16_t)(next8(g) << 8 | next8(g)); }
-static uint32_t next32(struct prog *g) { return (uint32_t)next16(g) << 16 | next16(g); }
+static uint16_t next16(struct prog *g) {
+    return (uint16_t)(next8(g) << 8 | next8(g));
+}
+static uint32_t next32(struct prog *g) {
+    return (uint32_t)next16(g) << 16 | next16(g);
+}
 
 static uint8_t payload[1500];
 static bool trace; /* FUZZ_TRACE=1: print each step (to read a reproducer) */
@@ -133,7 +137,7 @@ static void read_opts(struct sm *m, struct prog *g, const struct fh_view *v, str
     if (sel & 8) {
         o->has_timestamp = true;
         uint8_t t = next8(g);
-        m->h.peer_ts += (t & 0x80) ? 0 : t;           /* moves on, or repeats */
+        m->h.peer_ts += (t & 0x80) ? 0 : t;                                 /* moves on, or repeats */
         o->ts_val = (t & 0x40) ? m->h.peer_ts - 0x80000000u : m->h.peer_ts; /* or goes back (PAWS) */
         o->ts_ecr = v ? v->ts_val : 0;
     }
@@ -154,19 +158,41 @@ static void send_segment(struct sm *m, struct slot *sl, struct prog *g) {
     uint8_t seqmode = next8(g), ackmode = next8(g);
     uint32_t seq, ack;
     switch (seqmode % 6) {
-    case 0: seq = rcv; break;
-    case 1: seq = rcv + 1u + next8(g) * 16u; break;              /* in window, ahead: out of order */
-    case 2: seq = rcv - 1u - next8(g) * 16u; break;              /* old: duplicate or overlapping */
-    case 3: seq = rcv + 0x10000u * (1u + next8(g)); break;       /* far future */
-    case 4: seq = next32(g); break;                              /* anywhere */
-    default: seq = sl->peer_isn; break;                          /* the ISN again (SYN) */
+    case 0:
+        seq = rcv;
+        break;
+    case 1:
+        seq = rcv + 1u + next8(g) * 16u;
+        break; /* in window, ahead: out of order */
+    case 2:
+        seq = rcv - 1u - next8(g) * 16u;
+        break; /* old: duplicate or overlapping */
+    case 3:
+        seq = rcv + 0x10000u * (1u + next8(g));
+        break; /* far future */
+    case 4:
+        seq = next32(g);
+        break; /* anywhere */
+    default:
+        seq = sl->peer_isn;
+        break; /* the ISN again (SYN) */
     }
     switch (ackmode % 5) {
-    case 0: ack = snd; break;
-    case 1: ack = snd - next8(g) * 16u; break;                   /* partial or duplicate ACK */
-    case 2: ack = snd + 1u + next8(g); break;                    /* acks what was never sent */
-    case 3: ack = v ? v->iss : 0; break;                         /* before everything */
-    default: ack = next32(g); break;
+    case 0:
+        ack = snd;
+        break;
+    case 1:
+        ack = snd - next8(g) * 16u;
+        break; /* partial or duplicate ACK */
+    case 2:
+        ack = snd + 1u + next8(g);
+        break; /* acks what was never sent */
+    case 3:
+        ack = v ? v->iss : 0;
+        break; /* before everything */
+    default:
+        ack = next32(g);
+        break;
     }
     uint8_t flags = next8(g);
     uint16_t window = next16(g);
@@ -176,8 +202,8 @@ static void send_segment(struct sm *m, struct slot *sl, struct prog *g) {
     if (len > sizeof(payload))
         len = sizeof(payload);
     if (trace)
-        fprintf(stderr, "  segment seq %u ack %u flags 0x%02x win %u len %u opts mss%d ws%d sp%d ts%d sack%u\n", seq, ack,
-                flags, window, len, o.has_mss, o.has_wscale, o.sack_permitted, o.has_timestamp, o.num_sack_blocks);
+        fprintf(stderr, "  segment seq %u ack %u flags 0x%02x win %u len %u opts mss%d ws%d sp%d ts%d sack%u\n", seq,
+                ack, flags, window, len, o.has_mss, o.has_wscale, o.sack_permitted, o.has_timestamp, o.num_sack_blocks);
     if (flags & MG_TCP_ACK) {
         sl->peer_ack = ack;
         sl->peer_ack_valid = true;
@@ -252,13 +278,33 @@ static void op_sockopt(struct slot *sl, struct prog *g) {
     int v = val;
     struct linger lg = {.l_onoff = 1, .l_linger = val % 2};
     switch (which % 7) {
-    case 0: v = val & 1; mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)); break;
-    case 1: v = val & 1; mg_tcp_setsockopt(sl->s, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)); break;
-    case 2: v = 1 + val % 10; mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)); break;
-    case 3: v = 1 + val % 5; mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v)); break;
-    case 4: mg_tcp_setsockopt(sl->s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); break;
-    case 5: v = val * 256; mg_tcp_setsockopt(sl->s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)); break;
-    default: v = val * 8; mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)); break;
+    case 0:
+        v = val & 1;
+        mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
+        break;
+    case 1:
+        v = val & 1;
+        mg_tcp_setsockopt(sl->s, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+        break;
+    case 2:
+        v = 1 + val % 10;
+        mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+        break;
+    case 3:
+        v = 1 + val % 5;
+        mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+        break;
+    case 4:
+        mg_tcp_setsockopt(sl->s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        break;
+    case 5:
+        v = val * 256;
+        mg_tcp_setsockopt(sl->s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+        break;
+    default:
+        v = val * 8;
+        mg_tcp_setsockopt(sl->s, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v));
+        break;
     }
 }
 
@@ -270,12 +316,12 @@ static void op_icmp(struct sm *m, struct slot *sl, struct prog *g) {
     uint8_t f[MG_ETH_HDR_LEN + MG_IPV4_HDR_LEN + MG_ICMP_HDR_LEN + MG_IPV4_HDR_LEN + 8];
     memset(f, 0, sizeof(f));
     f[12] = 0x08;
-    struct mg_ipv4_hdr outer = {.hdr_len = 20, .total_len = sizeof(f) - MG_ETH_HDR_LEN, .ttl = 64,
-                                .proto = MG_IPPROTO_ICMP};
+    struct mg_ipv4_hdr outer = {
+        .hdr_len = 20, .total_len = sizeof(f) - MG_ETH_HDR_LEN, .ttl = 64, .proto = MG_IPPROTO_ICMP};
     mg_ipv4_build(f + MG_ETH_HDR_LEN, MG_IPV4_HDR_LEN, &outer, false);
     uint8_t *inner = f + MG_ETH_HDR_LEN + MG_IPV4_HDR_LEN + MG_ICMP_HDR_LEN;
-    struct mg_ipv4_hdr ih = {.hdr_len = 20, .total_len = 40, .ttl = 1, .proto = MG_IPPROTO_TCP,
-                             .src = FH_LOCAL_IP, .dst = FH_PEER_IP};
+    struct mg_ipv4_hdr ih = {
+        .hdr_len = 20, .total_len = 40, .ttl = 1, .proto = MG_IPPROTO_TCP, .src = FH_LOCAL_IP, .dst = FH_PEER_IP};
     mg_ipv4_build(inner, MG_IPV4_HDR_LEN, &ih, true);
     uint8_t *t = inner + MG_IPV4_HDR_LEN;
     uint32_t seq = v ? v->snd_max - 1 - (kind >> 3) : 0;
@@ -287,8 +333,8 @@ static void op_icmp(struct sm *m, struct slot *sl, struct prog *g) {
     t[5] = (uint8_t)(seq >> 16);
     t[6] = (uint8_t)(seq >> 8);
     t[7] = (uint8_t)seq;
-    struct mg_icmp_hdr icmp = {.type = (kind & 4) ? MG_ICMP_TIME_EXCEEDED : MG_ICMP_DEST_UNREACH,
-                               .code = (uint8_t)(code % 16), .rest = mtu};
+    struct mg_icmp_hdr icmp = {
+        .type = (kind & 4) ? MG_ICMP_TIME_EXCEEDED : MG_ICMP_DEST_UNREACH, .code = (uint8_t)(code % 16), .rest = mtu};
     mg_icmp_build(f + MG_ETH_HDR_LEN + MG_IPV4_HDR_LEN, MG_ICMP_HDR_LEN, &icmp, MG_IPV4_HDR_LEN + 8);
     fh_fix_frame(f, sizeof(f), true, true);
     fh_queue_frame(&m->h, f, sizeof(f));
@@ -338,12 +384,11 @@ static void op_api(struct sm *m, struct slot *sl, struct prog *g) {
     switch (which % 7) {
     case 0:
         if (s) {
-            static const int opts[][2] = {{SOL_SOCKET, SO_KEEPALIVE}, {SOL_SOCKET, SO_LINGER},
-                                          {SOL_SOCKET, SO_RCVBUF},    {SOL_SOCKET, SO_SNDBUF},
-                                          {SOL_SOCKET, SO_ERROR},     {SOL_SOCKET, SO_REUSEADDR},
-                                          {IPPROTO_TCP, TCP_NODELAY}, {IPPROTO_TCP, TCP_KEEPIDLE},
-                                          {IPPROTO_TCP, TCP_KEEPINTVL}, {IPPROTO_TCP, TCP_KEEPCNT},
-                                          {IPPROTO_TCP, TCP_MAXSEG},  {IPPROTO_IP, 1}};
+            static const int opts[][2] = {
+                {SOL_SOCKET, SO_KEEPALIVE}, {SOL_SOCKET, SO_LINGER},     {SOL_SOCKET, SO_RCVBUF},
+                {SOL_SOCKET, SO_SNDBUF},    {SOL_SOCKET, SO_ERROR},      {SOL_SOCKET, SO_REUSEADDR},
+                {IPPROTO_TCP, TCP_NODELAY}, {IPPROTO_TCP, TCP_KEEPIDLE}, {IPPROTO_TCP, TCP_KEEPINTVL},
+                {IPPROTO_TCP, TCP_KEEPCNT}, {IPPROTO_TCP, TCP_MAXSEG},   {IPPROTO_IP, 1}};
             uint8_t buf[16];
             socklen_t len = (socklen_t)(arg % 2 ? sizeof(buf) : 2);
             const int *o = opts[arg % (sizeof(opts) / sizeof(opts[0]))];
@@ -384,9 +429,9 @@ static void op_api(struct sm *m, struct slot *sl, struct prog *g) {
             mg_tcp_close(m->listener);
         m->listener = mg_tcp_open(m->h.tcp, NULL, NULL);
         int on = arg & 1;
-        if (m->listener && (mg_tcp_setsockopt(m->listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-                            mg_tcp_bind(m->listener, 0, LISTEN_PORT) != 0 ||
-                            mg_tcp_listen(m->listener, 1 + arg % 8) != 0)) {
+        if (m->listener &&
+            (mg_tcp_setsockopt(m->listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+             mg_tcp_bind(m->listener, 0, LISTEN_PORT) != 0 || mg_tcp_listen(m->listener, 1 + arg % 8) != 0)) {
             mg_tcp_close(m->listener);
             m->listener = NULL;
         }
@@ -404,9 +449,9 @@ static void op_api(struct sm *m, struct slot *sl, struct prog *g) {
     }
 }
 
-static const char *const op_names[OP__COUNT] = {"connect", "peer-syn", "accept", "segment", "send", "recv",
-                                                "close", "abort", "advance", "sockopt", "icmp", "peer-ack",
-                                                "dupacks", "api"};
+static const char *const op_names[OP__COUNT] = {"connect", "peer-syn", "accept",  "segment", "send",
+                                                "recv",    "close",    "abort",   "advance", "sockopt",
+                                                "icmp",    "peer-ack", "dupacks", "api"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static struct sm m;
@@ -422,12 +467,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct slot *sl = &m.slots[next8(&g) % SLOTS];
         uint64_t advance = 0;
         switch (op) {
-        case OP_CONNECT: op_connect(&m, &g); break;
-        case OP_PEER_SYN: op_peer_syn(&m, &g); break;
-        case OP_ACCEPT: op_accept(&m); break;
-        case OP_SEGMENT: if (sl->used) send_segment(&m, sl, &g); break;
-        case OP_SEND: op_send(&m, sl, &g); break;
-        case OP_RECV: op_recv(sl); break;
+        case OP_CONNECT:
+            op_connect(&m, &g);
+            break;
+        case OP_PEER_SYN:
+            op_peer_syn(&m, &g);
+            break;
+        case OP_ACCEPT:
+            op_accept(&m);
+            break;
+        case OP_SEGMENT:
+            if (sl->used)
+                send_segment(&m, sl, &g);
+            break;
+        case OP_SEND:
+            op_send(&m, sl, &g);
+            break;
+        case OP_RECV:
+            op_recv(sl);
+            break;
         case OP_CLOSE:
             if (sl->s)
                 mg_tcp_close(sl->s);
@@ -443,11 +501,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             advance = (MG_NS_PER_MS << (e % 17)) + (uint64_t)(e >> 5) * MG_NS_PER_MS;
             break;
         }
-        case OP_SOCKOPT: op_sockopt(sl, &g); break;
-        case OP_ICMP: if (sl->used) op_icmp(&m, sl, &g); break;
-        case OP_PEER_ACK: if (sl->used) op_peer_ack(&m, sl, &g); break;
-        case OP_DUPACKS: if (sl->used) op_dupacks(&m, sl, &g); break;
-        default: op_api(&m, sl, &g); break;
+        case OP_SOCKOPT:
+            op_sockopt(sl, &g);
+            break;
+        case OP_ICMP:
+            if (sl->used)
+                op_icmp(&m, sl, &g);
+            break;
+        case OP_PEER_ACK:
+            if (sl->used)
+                op_peer_ack(&m, sl, &g);
+            break;
+        case OP_DUPACKS:
+            if (sl->used)
+                op_dupacks(&m, sl, &g);
+            break;
+        default:
+            op_api(&m, sl, &g);
+            break;
         }
         if (trace) {
             struct fh_view *v = sl->used ? fh_view(&m.h, sl->lport, sl->rport) : NULL;
