@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""fuzz/make-corpora.py - generates the fuzz targets' seed corpora.
+
+Seeds are never written by hand: they come from the real captures in
+$MARGAY_TESTDATA/pcap (default ../shared/testdata beside the repository), from the
+configuration manual page and the configuration tests, and (for the whole-stack and
+state-machine targets) from the TCP conversations in those captures re-addressed to
+the harness's connection. Everything is deterministic: the same captures give the
+same files.
+
+  fuzz/make-corpora.py [--out DIR] [--max-bytes N]
+
+--out defaults to fuzz/corpus (the committed seeds). Each target gets DIR/<target>/,
+emptied first. Files are named <source>-<n> so a seed says where it came from.
+"""
+import argparse
+import hashlib
+import os
+import random
+import re
+import shutil
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.path.dirname(HERE)
+
+LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_RAW = 0, 1, 101
+
+
+# ---------------------------------------------------------------- captures ----
+def read_pcap(path, with_time=False):
+    """Yields (linktype, frame bytes), or (linktype, frame, seconds) with with_time,
+    from a classic pcap file (either byte order)."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if len(data) < 24:
+        return
+    magic = data[:4]
+    if magic in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1'):
+        endian = '<'
+    elif magic in (b'\xa1\xb2\xc3\xd4', b'\xa1\xb2\x3c\x4d'):
+        endian = '>'
+    else:
+        sys.stderr.write('%s: not a classic pcap file, skipped\n' % path)
+        return
+    linktype = struct.unpack(endian + 'I', data[20:24])[0]
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen = struct.unpack(endian + 'III', data[off:off + 12])
+        off += 16
+        if off + caplen > len(data):
+            break
+        frame = data[off:off + caplen]
+        yield (linktype, frame, sec + frac / 1e6) if with_time else (linktype, frame)
+        off += caplen
+
+
+def ipv4_of(linktype, frame):
+    """The IPv4 packet in a frame, or None."""
+    if linktype == LINKTYPE_ETHERNET:
+        if len(frame) < 14:
+            return None
+        etype = struct.unpack('>H', frame[12:14])[0]
+        off = 14
+        if etype == 0x8100 and len(frame) >= 18:
+            etype = struct.unpack('>H', frame[16:18])[0]
+            off = 18
+        return frame[off:] if etype == 0x0800 else None
+    if linktype == LINKTYPE_NULL:
+        return frame[4:] if len(frame) > 4 and frame[4] >> 4 == 4 else None
+    if linktype == LINKTYPE_RAW:
+        return frame if frame and frame[0] >> 4 == 4 else None
+    return None
+
+
+def l4_of(ip):
+    """(proto, L4 bytes bounded by total length) of an IPv4 packet, or None."""
+    if len(ip) < 20 or ip[0] >> 4 != 4:
+        return None
+    ihl = (ip[0] & 15) * 4
+    total = struct.unpack('>H', ip[2:4])[0]
+    if ihl < 20 or total < ihl:
+        return None
+    return ip[9], ip[ihl:min(total, len(ip))]
+
+
+def captures(testdata):
+    d = os.path.join(testdata, 'pcap')
+    if not os.path.isdir(d):
+        sys.exit('make-corpora: no captures in %s (set MARGAY_TESTDATA)' % d)
+    for name in sorted(os.listdir(d)):
+        if name.endswith('.pcap'):
+            yield name.split('_')[0], os.path.join(d, name)
+
+
+# ------------------------------------------------------------------ output ----
+class Corpus:
+    """One target's seed directory: deduplicated, bounded in bytes."""
+
+    def __init__(self, root, target, max_bytes):
+        self.dir = os.path.join(root, target)
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.seen = set()
+        self.count = 0
+        if os.path.isdir(self.dir):
+            shutil.rmtree(self.dir)
+        os.makedirs(self.dir)
+
+    def add(self, source, data):
+        digest = hashlib.sha1(data).digest()
+        if digest in self.seen or self.bytes + len(data) > self.max_bytes:
+            return False
+        self.seen.add(digest)
+        self.count += 1
+        self.bytes += len(data)
+        with open(os.path.join(self.dir, '%s-%03d' % (source, self.count)), 'wb') as f:
+            f.write(data)
+        return True
+
+
+def shape_filter(limit):
+    """Keeps at most `limit` seeds per shape key (so big captures do not crowd out the
+    rare cases)."""
+    counts = {}
+
+    def keep(key):
+        counts[key] = counts.get(key, 0) + 1
+        return counts[key] <= limit
+    return keep
+
+
+def tcp_shape(seg):
+    if len(seg) < 20:
+        return ('short',)
+    doff = (seg[12] >> 4) * 4
+    kinds = []
+    i = 20
+    while i < min(doff, len(seg)):
+        k = seg[i]
+        kinds.append(k)
+        if k == 0:
+            break
+        if k == 1:
+            i += 1
+            continue
+        if i + 1 >= len(seg) or seg[i + 1] < 2:
+            break
+        i += seg[i + 1]
+    return (seg[13], tuple(kinds), len(seg) > doff)
+
+
+# ----------------------------------------------------------- wire targets ----
+def make_wire(root, testdata, max_bytes):
+    c = {t: Corpus(root, t, max_bytes) for t in
+         ('wire_eth', 'wire_arp', 'wire_ipv4', 'wire_icmp', 'wire_udp', 'wire_tcp')}
+    keep_eth, keep_ip, keep_tcp = shape_filter(3), shape_filter(3), shape_filter(2)
+    for source, path in captures(testdata):
+        for linktype, frame in read_pcap(path):
+            if linktype == LINKTYPE_ETHERNET and len(frame) >= 14:
+                if keep_eth(frame[12:14]):
+                    c['wire_eth'].add(source, frame[:64])
+                if frame[12:14] == b'\x08\x06':
+                    c['wire_arp'].add(source, frame[14:])
+            ip = ipv4_of(linktype, frame)
+            if ip is None:
+                continue
+            if keep_ip((ip[0], ip[9], ip[6] & 0x3f != 0 or ip[7] != 0)):
+                c['wire_ipv4'].add(source, ip[:64])
+            l4 = l4_of(ip)
+            if l4 is None:
+                continue
+            proto, seg = l4
+            if proto == 1:
+                c['wire_icmp'].add(source, seg[:256])
+            elif proto == 17:
+                c['wire_udp'].add(source, seg[:512])
+            elif proto == 6 and keep_tcp(tcp_shape(seg)):
+                c['wire_tcp'].add(source, seg[:128])
+    return c
+
+
+# ---------------------------------------------------------- configuration ----
+def man_sections(manpage):
+    """(section, key, default or None) for every key the manual documents."""
+    section = None
+    lines = open(manpage).read().split('\n')
+    out = []
+    for i, line in enumerate(lines):
+        m = re.match(r'\.SH "SECTION (\S+)"', line)
+        if m:
+            section = m.group(1)
+            continue
+        if line.startswith('.SH'):
+            section = None
+        if section and line == '.TP' and i + 1 < len(lines) and lines[i + 1].startswith('.B '):
+            key = lines[i + 1][3:].strip()
+            if not re.match(r'^[a-z_][a-z0-9_.]*$', key):
+                continue
+            text = ' '.join(lines[i + 2:i + 12])
+            d = re.search(r'Default (\S+?)[.;,]?(?:\s|$)', text)
+            out.append((section, key, d.group(1) if d else None))
+    return out
+
+
+def yaml_doc(section, items):
+    """A YAML document setting dotted keys (a.b: v) under section."""
+    tree = {}
+    for key, value in items:
+        node = tree
+        parts = key.split('.')
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    lines = [section + ':']
+
+    def emit(node, indent):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                lines.append(' ' * indent + k + ':')
+                emit(v, indent + 2)
+            else:
+                lines.append(' ' * indent + '%s: %s' % (k, v))
+    emit(tree, 2)
+    return ('\n'.join(lines) + '\n').encode()
+
+
+def c_string_blocks(path):
+    """YAML documents written as adjacent C string literals in a test source."""
+    src = open(path).read()
+    for m in re.finditer(r'((?:"(?:[^"\\\n]|\\.)*"\s*){2,})', src):
+        parts = re.findall(r'"((?:[^"\\\n]|\\.)*)"', m.group(1))
+        text = ''.join(parts)
+        if ':\\n' in text or ': ' in text:
+            try:
+                yield text.encode().decode('unicode_escape').encode('latin-1')
+            except (UnicodeDecodeError, UnicodeEncodeError):
+                continue
+
+
+def make_config(root, max_bytes):
+    c = Corpus(root, 'config', max_bytes)
+    manpage = os.path.join(SRCDIR, 'doc', 'man5', 'margay-config.5')
+    keys = man_sections(manpage)
+    by_section = {}
+    for section, key, default in keys:
+        value = default if default is not None else '""'
+        by_section.setdefault(section, []).append((key, value))
+    for section, items in sorted(by_section.items()):
+        c.add('man-' + section, yaml_doc(section, items))
+        for key, value in items:
+            c.add('man-' + section, yaml_doc(section, [(key, value)]))
+    tests = os.path.join(SRCDIR, 'tests', 'unit', 'test_config.c')
+    if os.path.exists(tests):
+        for doc in c_string_blocks(tests):
+            c.add('test_config', doc)
+    return c
+
+
+# ------------------------------------------------------------------- main ----
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default=os.path.join(HERE, 'corpus'))
+    ap.add_argument('--max-bytes', type=int, default=48 * 1024, help='bound per target (bytes)')
+    ap.add_argument('--testdata', default=os.environ.get('MARGAY_TESTDATA') or
+                    next((d for d in (os.path.join(SRCDIR, '..', 'shared', 'testdata'),
+                                      os.path.join(SRCDIR, 'shared', 'testdata')) if os.path.isdir(d)),
+                         os.path.join(SRCDIR, '..', 'shared', 'testdata')))
+    args = ap.parse_args()
+    corpora = list(make_wire(args.out, args.testdata, args.max_bytes).values())
+    corpora.append(make_config(args.out, args.max_bytes))
+    for extra in EXTRA_TARGETS:
+        corpora.append(extra(args.out, args.testdata, args.max_bytes))
+    for c in corpora:
+        print('%-12s %4d seeds %7d bytes  %s' % (os.path.basename(c.dir), c.count, c.bytes, c.dir))
+
+
+# ------------------------------------------------ whole stack and TCP SM ----
+# Must match fuzz/stack.c and fuzz/tcp_sm.c.
+CTL_ADDR, CTL_CKSUM, CTL_REL, CTL_READ, CTL_SEND, CTL_CLOSE, CTL_ACTIVE = 1, 2, 4, 8, 16, 32, 64
+(OP_CONNECT, OP_PEER_SYN, OP_ACCEPT, OP_SEGMENT, OP_SEND, OP_RECV, OP_CLOSE, OP_ABORT, OP_ADVANCE,
+ OP_SOCKOPT, OP_ICMP, OP_PEER_ACK, OP_DUPACKS, OP_API) = range(14)
+STACK_PORT, HARNESS_PEER_PORT, STACK_UDP_PORT = 80, 40000, 53
+FH_LOCAL_IP = bytes([10, 0, 0, 1])
+SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
+
+
+def tcp_fields(seg):
+    sport, dport, seq, ack, off, flags, win = struct.unpack('>HHIIBBH', seg[:16])
+    return sport, dport, seq, ack, (off >> 4) * 4, flags, win
+
+
+def conversations(testdata):
+    """Per capture: (source, [(time, linktype, frame, ip, proto, l4)])."""
+    for source, path in captures(testdata):
+        pkts = []
+        for linktype, frame, t in read_pcap(path, with_time=True):
+            ip = ipv4_of(linktype, frame)
+            l4 = l4_of(ip) if ip is not None else None
+            pkts.append((t, linktype, frame, ip, l4[0] if l4 else None, l4[1] if l4 else None))
+        yield source, pkts
+
+
+def eth_frame(ip):
+    return b'\0' * 12 + b'\x08\x00' + ip
+
+
+def stack_records(pkts):
+    """Re-addresses a capture's packets as peer -> stack records for fuzz/stack.c: the
+    TCP client's segments become segments on the harness's established connection,
+    with seq/ack relative to what each side had sent so far in the capture."""
+    out = bytearray()
+    client = None
+    hi = {}  # endpoint -> highest seq + len sent so far
+    last_t = None
+    for n, (t, linktype, frame, ip, proto, l4) in enumerate(pkts):
+        if ip is None:
+            if linktype == LINKTYPE_ETHERNET and frame[12:14] == b'\x08\x06' and len(frame) >= 42:
+                arp = bytearray(frame)
+                arp[38:42] = FH_LOCAL_IP  # ask for (or answer about) the stack's address
+                rec = bytes(arp)
+            else:
+                continue
+            ctl = CTL_ADDR
+        elif proto == 6 and l4 is not None and len(l4) >= 20:
+            sport, dport, seq, ack, hl, flags, win = tcp_fields(l4)
+            if client is None:
+                client = (ip[12:16], sport) if flags & SYN and not flags & ACK else (ip[16:20], dport)
+            me = (ip[12:16], sport)
+            plen = max(0, len(l4) - hl)
+            end = (seq + plen + (1 if flags & (SYN | FIN) else 0)) & 0xffffffff
+            if me != client:
+                hi[me] = end  # the server's data: the stack plays that part itself
+                continue
+            if flags & SYN:
+                hi[me] = end
+                continue      # the harness already did the handshake
+            other = (ip[16:20], dport)
+            rel_seq = (seq - hi.get(me, seq)) & 0xffffffff
+            rel_ack = (ack - hi.get(other, ack)) & 0xffffffff
+            if (end - hi.get(me, end)) & 0x80000000 == 0:
+                hi[me] = end
+            seg = bytearray(l4[:hl + min(plen, 1400)])
+            seg[4:8] = struct.pack('>I', rel_seq)
+            seg[8:12] = struct.pack('>I', rel_ack)
+            ipb = bytearray(ip[:(ip[0] & 15) * 4])
+            ipb[2:4] = struct.pack('>H', len(ipb) + len(seg))
+            rec = eth_frame(bytes(ipb) + bytes(seg))
+            ctl = CTL_ADDR | CTL_CKSUM | CTL_REL | (CTL_READ if n % 3 == 0 else 0) | (CTL_SEND if n % 5 == 0 else 0)
+        else:
+            ipb = bytearray(ip[:min(len(ip), 600)])
+            if proto == 17 and len(ipb) >= (ipb[0] & 15) * 4 + 4:
+                o = (ipb[0] & 15) * 4
+                ipb[o + 2:o + 4] = struct.pack('>H', STACK_UDP_PORT)
+            rec = eth_frame(bytes(ipb))
+            ctl = CTL_ADDR | CTL_CKSUM | CTL_READ
+        dt = 0 if last_t is None else max(0, min(65535, int((t - last_t) * 1000)))
+        last_t = t
+        out += struct.pack('>BHH', ctl, dt, len(rec)) + rec
+        if len(out) > 6000:
+            break
+    return bytes(out)
+
+
+def tcp_opts_selector(seg, hl):
+    """tcp_sm's option selector and bytes for a segment's options."""
+    sel, extra = 0, bytearray()
+    i = 20
+    kinds = {}
+    while i < hl and i < len(seg):
+        k = seg[i]
+        if k == 0:
+            break
+        if k == 1:
+            i += 1
+            continue
+        if i + 1 >= len(seg) or seg[i + 1] < 2:
+            break
+        kinds[k] = seg[i + 2:i + seg[i + 1]]
+        i += seg[i + 1]
+    if 2 in kinds and len(kinds[2]) == 2:
+        sel |= 1
+        extra.append(min(255, struct.unpack('>H', kinds[2])[0] // 8))
+    if 3 in kinds and len(kinds[3]) == 1:
+        sel |= 2
+        extra.append(kinds[3][0])
+    if 4 in kinds:
+        sel |= 4
+    if 8 in kinds:
+        sel |= 8
+        extra.append(1)
+    if 5 in kinds:
+        n = min(4, len(kinds[5]) // 8)
+        sel |= n << 4
+        extra += bytes([4, 8] * n)
+    return bytes([sel]) + bytes(extra)
+
+
+def sm_program(pkts):
+    """A tcp_sm program replaying a capture's TCP conversation with the stack as the
+    server: the client's SYN and segments come from the peer, the server's data is
+    sent by the application, gaps in time become clock advances."""
+    prog = bytearray()
+    client, hi, last_t, slot = None, {}, None, 0
+    for t, linktype, frame, ip, proto, l4 in pkts:
+        if proto != 6 or l4 is None or len(l4) < 20:
+            continue
+        sport, dport, seq, ack, hl, flags, win = tcp_fields(l4)
+        if client is None:
+            client = (ip[12:16], sport) if flags & SYN and not flags & ACK else (ip[16:20], dport)
+        if last_t is not None and t - last_t > 0.001:
+            ms = int((t - last_t) * 1000)
+            prog += bytes([OP_ADVANCE, 0, min(16, max(0, ms.bit_length() - 1))])
+        last_t = t
+        me = (ip[12:16], sport)
+        plen = max(0, len(l4) - hl)
+        end = (seq + plen + (1 if flags & (SYN | FIN) else 0)) & 0xffffffff
+        if me != client:
+            hi[me] = end
+            if plen:
+                prog += bytes([OP_SEND, slot, min(255, plen // 64)])
+            elif flags & FIN:
+                prog += bytes([OP_CLOSE, slot])
+            continue
+        if flags & SYN and not flags & ACK:
+            hi[me] = end
+            prog += bytes([OP_PEER_SYN, slot, seq >> 24]) + tcp_opts_selector(l4, hl) + struct.pack('>H', win)
+            continue
+        exp = hi.get(me, seq)
+        d = (seq - exp) & 0xffffffff
+        if d == 0:
+            seqmode = bytes([0])
+        elif d < 0x80000000:
+            seqmode = bytes([1, min(255, d // 16)])
+        else:
+            seqmode = bytes([2, min(255, ((-d) & 0xffffffff) // 16)])
+        if (end - exp) & 0x80000000 == 0:
+            hi[me] = end
+        back = (hi.get((ip[16:20], dport), ack) - ack) & 0xffffffff
+        ackmode = bytes([0]) if back == 0 or back > 0x80000000 else bytes([1, min(255, back // 16)])
+        prog += bytes([OP_SEGMENT, slot, seqmode[0], ackmode[0]]) + seqmode[1:] + ackmode[1:] + \
+            bytes([flags]) + struct.pack('>H', win) + tcp_opts_selector(l4, hl) + bytes([min(255, plen // 6)])
+        prog += bytes([OP_ACCEPT, 0, OP_RECV, slot])
+        if len(prog) > 4000:
+            break
+    return bytes(prog)
+
+
+def make_stack(root, testdata, max_bytes):
+    c = Corpus(root, 'stack', max_bytes * 4)
+    for source, pkts in conversations(testdata):
+        rec = stack_records(pkts)
+        if rec:
+            c.add(source, rec)
+    return c
+
+
+def make_tcp_sm(root, testdata, max_bytes):
+    c = Corpus(root, 'tcp_sm', max_bytes * 2)
+    for source, pkts in conversations(testdata):
+        prog = sm_program(pkts)
+        if prog:
+            c.add(source, prog)
+    # Seeded random programs that also exercise the active-open side.
+    rnd = random.Random(7)
+    for i in range(12):
+        prog = bytearray([OP_CONNECT, 0, i % 4, OP_PEER_ACK, 0, 0])
+        for _ in range(60):
+            op = rnd.choice([OP_SEGMENT, OP_SEND, OP_RECV, OP_ADVANCE, OP_PEER_ACK, OP_PEER_ACK,
+                             OP_SOCKOPT, OP_ICMP, OP_CLOSE, OP_PEER_SYN, OP_ACCEPT, OP_CONNECT,
+                             OP_DUPACKS, OP_API])
+            prog += bytes([op, rnd.randrange(6) if rnd.random() < 0.3 else 0])
+            prog += bytes(rnd.randrange(256) for _ in range(rnd.randrange(2, 12)))
+        c.add('random', bytes(prog))
+    return c
+
+
+EXTRA_TARGETS = [make_stack, make_tcp_sm]
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,305 @@
+/* fuzz/stack_harness.c — the stack-in-a-box the whole-stack and TCP state-machine
+ * targets share (see stack_harness.h). */
+#include "fuzz/stack_harness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "fuzz/fuzz_common.h"
+
+const uint8_t fh_local_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
+const uint8_t fh_peer_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
+
+/* One pool for the whole process: creating it per input would dominate the cost of
+ * an execution. Every input must give back every buffer (fh_teardown checks). */
+static struct mg_pool *fh_pool;
+
+void fh_global_init(void) {
+    if (fh_pool == NULL)
+        fh_pool = mg_heap_pool_create("fuzz", FH_POOL_BUFFERS, 2048, 128);
+    if (fh_pool == NULL)
+        fuzz_fail("cannot create the buffer pool");
+}
+
+static uint16_t fh_rx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_t n) {
+    struct fh *h = dev->priv;
+    uint16_t i = 0;
+    while (i < n && h->rx_head != h->rx_tail)
+        bufs[i++] = h->rxq[h->rx_head++ % FH_RXQ];
+    return i;
+}
+
+struct fh_view *fh_view(struct fh *h, uint16_t lport, uint16_t rport) {
+    for (unsigned i = 0; i < FH_MAX_VIEWS; i++)
+        if (h->views[i].used && h->views[i].lport == lport && h->views[i].rport == rport)
+            return &h->views[i];
+    return NULL;
+}
+
+static struct fh_view *view_for_update(struct fh *h, uint16_t lport, uint16_t rport) {
+    struct fh_view *v = fh_view(h, lport, rport);
+    if (v)
+        return v;
+    unsigned victim = 0;
+    for (unsigned i = 0; i < FH_MAX_VIEWS; i++) {
+        if (!h->views[i].used) {
+            victim = i;
+            break;
+        }
+        if (h->views[i].segs < h->views[victim].segs)
+            victim = i;
+    }
+    v = &h->views[victim];
+    memset(v, 0, sizeof(*v));
+    v->used = true;
+    v->lport = lport;
+    v->rport = rport;
+    return v;
+}
+
+#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+
+/* Checks one TCP segment the stack sent and records it in the connection's view. */
+static void track_tcp(struct fh *h, const struct mg_ipv4_hdr *ip, const uint8_t *seg, size_t len) {
+    if (mg_l4_cksum_ipv4(ip->src, ip->dst, MG_IPPROTO_TCP, seg, len) != 0)
+        fuzz_fail("the stack sent a TCP segment with a bad checksum");
+    struct mg_tcp_hdr th;
+    if (mg_tcp_parse(seg, len, &th) != 0)
+        fuzz_fail("the stack sent a TCP segment it cannot parse itself");
+    if ((th.flags & MG_TCP_SYN) && (th.flags & MG_TCP_FIN))
+        fuzz_fail("the stack sent SYN+FIN");
+    struct fh_view *v = view_for_update(h, th.sport, th.dport);
+    uint32_t seglen = (uint32_t)(len - th.hdr_len) + !!(th.flags & MG_TCP_SYN) + !!(th.flags & MG_TCP_FIN);
+    if (th.flags & MG_TCP_RST) {
+        v->last_flags = th.flags;
+        return;
+    }
+    if (th.flags & MG_TCP_SYN) {
+        v->iss = th.seq;
+        v->snd_max = th.seq + seglen;
+    } else if (v->segs == 0 || SEQ_GT(th.seq + seglen, v->snd_max)) {
+        v->snd_max = th.seq + seglen;
+    }
+    if (th.flags & MG_TCP_ACK) {
+        v->ack = th.ack;
+        v->ack_valid = true;
+    }
+    v->window = th.window;
+    if (th.opts.has_timestamp)
+        v->ts_val = th.opts.ts_val;
+    v->last_flags = th.flags;
+    v->segs++;
+}
+
+/* Every frame the stack sends must be one it would itself accept as well formed. */
+static void check_tx_frame(struct fh *h, const struct mg_buf *b) {
+    struct mg_eth_hdr eh;
+    if (mg_eth_parse(b->data, b->len, &eh) != 0)
+        fuzz_fail("the stack sent a malformed Ethernet frame (%u bytes)", b->len);
+    if (b->len > (uint32_t)h->dev.mtu + MG_ETH_HDR_LEN)
+        fuzz_fail("the stack sent a %u-byte frame past the MTU", b->len);
+    if (eh.ethertype == MG_ETHERTYPE_ARP) {
+        struct mg_arp a;
+        if (mg_arp_parse(b->data + eh.hdr_len, b->len - eh.hdr_len, &a) != 0)
+            fuzz_fail("the stack sent a malformed ARP packet");
+        return;
+    }
+    if (eh.ethertype != MG_ETHERTYPE_IPV4)
+        fuzz_fail("the stack sent ethertype 0x%04x", eh.ethertype);
+    struct mg_ipv4_hdr ip;
+    const uint8_t *p = b->data + eh.hdr_len;
+    if (mg_ipv4_parse(p, b->len - eh.hdr_len, true, &ip) != 0)
+        fuzz_fail("the stack sent a malformed IPv4 header");
+    if (ip.src != FH_LOCAL_IP)
+        fuzz_fail("the stack sent from address 0x%08x", ip.src);
+    const uint8_t *l4 = p + ip.hdr_len;
+    size_t l4len = ip.total_len - ip.hdr_len;
+    if (ip.proto == MG_IPPROTO_TCP) {
+        track_tcp(h, &ip, l4, l4len);
+    } else if (ip.proto == MG_IPPROTO_UDP) {
+        struct mg_udp_hdr uh;
+        if (mg_udp_parse(l4, l4len, &uh) != 0 ||
+            (uh.cksum && mg_l4_cksum_ipv4(ip.src, ip.dst, MG_IPPROTO_UDP, l4, uh.len) != 0))
+            fuzz_fail("the stack sent a malformed UDP datagram");
+    } else if (ip.proto == MG_IPPROTO_ICMP) {
+        struct mg_icmp_hdr ih;
+        if (mg_icmp_parse(l4, l4len, true, &ih) != 0)
+            fuzz_fail("the stack sent a malformed ICMP message");
+    } else {
+        fuzz_fail("the stack sent IP protocol %u", ip.proto);
+    }
+}
+
+static uint16_t fh_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_t n) {
+    struct fh *h = dev->priv;
+    for (uint16_t i = 0; i < n; i++) {
+        check_tx_frame(h, bufs[i]);
+        mg_buf_free(bufs[i]);
+        h->tx_frames++;
+    }
+    return n;
+}
+
+static const struct mg_netdev_ops fh_ops = {.rx_burst = fh_rx_burst, .tx_burst = fh_tx_burst};
+
+void fh_setup(struct fh *h, void (*tweak)(struct mg_config *cfg)) {
+    fh_global_init();
+    memset(h, 0, sizeof(*h));
+    mg_clock_init_manual(&h->clock, 1000 * MG_NS_PER_S);
+    h->dev.ops = &fh_ops;
+    snprintf(h->dev.name, sizeof(h->dev.name), "fuzz");
+    memcpy(h->dev.mac, fh_local_mac, 6);
+    h->dev.mtu = 1500;
+    h->dev.pool = fh_pool;
+    h->dev.priv = h;
+    struct mg_config cfg;
+    mg_config_defaults(&cfg);
+    cfg.local_ipv4_addr = FH_LOCAL_IP;
+    cfg.arp_table[0].ipv4 = FH_PEER_IP;
+    memcpy(cfg.arp_table[0].mac, fh_peer_mac, 6);
+    cfg.arp_table_len = 1;
+    cfg.tcp_checksum_offload = false;
+    cfg.udp_checksum_offload = false;
+    cfg.tcp_send_buffer = FH_SNDBUF;
+    cfg.tcp_recv_buffer = FH_RCVBUF;
+    cfg.tcp_ooo_max_segments = FH_OOO_MAX;
+    cfg.tcp_max_connections = FH_MAX_CONNS;
+    cfg.tcp_syn_backlog = 8;
+    if (tweak)
+        tweak(&cfg);
+    if (mg_inet_create(&cfg, &h->dev, &h->clock, 42, &h->inet) != 0)
+        fuzz_fail("mg_inet_create failed");
+    if (mg_tcp_layer_create(h->inet, &h->tcp) != 0 || mg_udp_layer_create(h->inet, &h->udp) != 0)
+        fuzz_fail("cannot create the transport layers");
+    h->peer_ts = 5000;
+}
+
+bool fh_app_may_send(const struct fh *h) {
+    return h->dev.pool->in_use < FH_APP_BUDGET;
+}
+
+void fh_check(struct fh *h) {
+    char why[256] = "";
+    if (mg_tcp_check_invariants(h->tcp, why, sizeof(why)) != 0)
+        fuzz_fail("TCP invariant broken: %s", why);
+    if (mg_tcp_connection_count(h->tcp) > FH_MAX_CONNS + 8)
+        fuzz_fail("%u connections, past the configured %u", mg_tcp_connection_count(h->tcp), FH_MAX_CONNS);
+    if (fh_pool->in_use > FH_BUF_BOUND)
+        fuzz_fail("the stack holds %u buffers (bound %u): unbounded buffering", fh_pool->in_use, FH_BUF_BOUND);
+}
+
+void fh_teardown(struct fh *h) {
+    fh_check(h);
+    mg_inet_flush(h->inet);
+    mg_udp_layer_destroy(h->udp);
+    mg_tcp_layer_destroy(h->tcp);
+    mg_inet_destroy(h->inet, false);
+    while (h->rx_head != h->rx_tail)
+        mg_buf_free(h->rxq[h->rx_head++ % FH_RXQ]);
+    if (fh_pool->in_use != 0)
+        fuzz_fail("%u buffers leaked (not back in the pool after teardown)", fh_pool->in_use);
+}
+
+void fh_queue_frame(struct fh *h, const uint8_t *frame, size_t len) {
+    if (h->rx_tail - h->rx_head >= FH_RXQ || len > 2048 - 128)
+        return;
+    struct mg_buf *b = mg_buf_alloc(fh_pool);
+    if (b == NULL)
+        return;
+    uint8_t *p = mg_buf_append(b, (uint32_t)len);
+    if (p == NULL) {
+        mg_buf_free(b);
+        return;
+    }
+    memcpy(p, frame, len);
+    h->rxq[h->rx_tail++ % FH_RXQ] = b;
+}
+
+static void store16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+void fh_fix_frame(uint8_t *frame, size_t len, bool addresses, bool checksums) {
+    if (len < MG_ETH_HDR_LEN)
+        return;
+    if (addresses) {
+        memcpy(frame, fh_local_mac, 6);
+        memcpy(frame + 6, fh_peer_mac, 6);
+    }
+    if (frame[12] != 0x08 || frame[13] != 0x00 || len < MG_ETH_HDR_LEN + MG_IPV4_HDR_LEN)
+        return;
+    uint8_t *ip = frame + MG_ETH_HDR_LEN;
+    size_t iplen = len - MG_ETH_HDR_LEN;
+    if (addresses) {
+        struct mg_ipv4_hdr tmp = {.src = FH_PEER_IP, .dst = FH_LOCAL_IP};
+        uint8_t hdr[MG_IPV4_HDR_LEN];
+        mg_ipv4_build(hdr, sizeof(hdr), &tmp, false);
+        memcpy(ip + 12, hdr + 12, 8);
+    }
+    if (!checksums)
+        return;
+    ip[0] = (uint8_t)(0x40 | (ip[0] & 0x0f));
+    size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+    if (ihl < MG_IPV4_HDR_LEN || ihl > iplen || iplen > 0xffff)
+        return;
+    store16(ip + 2, (uint16_t)iplen);
+    store16(ip + 10, 0);
+    store16(ip + 10, mg_cksum(ip, ihl));
+    uint8_t *l4 = ip + ihl;
+    size_t l4len = iplen - ihl;
+    struct mg_ipv4_hdr hdr;
+    if (mg_ipv4_parse(ip, iplen, true, &hdr) != 0 || mg_ipv4_is_fragment(&hdr))
+        return;
+    if (hdr.proto == MG_IPPROTO_TCP && l4len >= MG_TCP_HDR_LEN) {
+        store16(l4 + 16, 0);
+        store16(l4 + 16, mg_l4_cksum_ipv4(hdr.src, hdr.dst, MG_IPPROTO_TCP, l4, l4len));
+    } else if (hdr.proto == MG_IPPROTO_UDP && l4len >= MG_UDP_HDR_LEN) {
+        store16(l4 + 4, (uint16_t)l4len);
+        store16(l4 + 6, 0);
+        uint16_t c = mg_l4_cksum_ipv4(hdr.src, hdr.dst, MG_IPPROTO_UDP, l4, l4len);
+        store16(l4 + 6, c ? c : 0xffff);
+    } else if (hdr.proto == MG_IPPROTO_ICMP && l4len >= MG_ICMP_HDR_LEN) {
+        store16(l4 + 2, 0);
+        store16(l4 + 2, mg_cksum(l4, l4len));
+    }
+}
+
+void fh_queue_tcp(struct fh *h, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+                  uint16_t window, const struct mg_tcp_opts *opts, const uint8_t *payload, uint32_t len) {
+    uint8_t frame[1514];
+    struct mg_tcp_hdr th;
+    memset(&th, 0, sizeof(th));
+    th.sport = sport;
+    th.dport = dport;
+    th.seq = seq;
+    th.ack = ack;
+    th.flags = flags;
+    th.window = window;
+    if (opts)
+        th.opts = *opts;
+    size_t thl = MG_TCP_HDR_LEN + mg_tcp_opts_len(&th.opts);
+    size_t room = sizeof(frame) - MG_ETH_HDR_LEN - MG_IPV4_HDR_LEN - thl;
+    if (len > room)
+        len = (uint32_t)room;
+    size_t total = MG_ETH_HDR_LEN + MG_IPV4_HDR_LEN + thl + len;
+    struct mg_eth_hdr eh = {.ethertype = MG_ETHERTYPE_IPV4};
+    mg_eth_build(frame, MG_ETH_HDR_LEN, &eh);
+    struct mg_ipv4_hdr ih = {.hdr_len = MG_IPV4_HDR_LEN, .ttl = 64, .proto = MG_IPPROTO_TCP};
+    mg_ipv4_build(frame + MG_ETH_HDR_LEN, MG_IPV4_HDR_LEN, &ih, false);
+    uint8_t *tp = frame + MG_ETH_HDR_LEN + MG_IPV4_HDR_LEN;
+    mg_tcp_build(tp, thl, &th);
+    if (len)
+        memcpy(tp + thl, payload, len);
+    fh_fix_frame(frame, total, true, true);
+    fh_queue_frame(h, frame, total);
+}
+
+void fh_run(struct fh *h, uint64_t ns) {
+    mg_clock_advance(&h->clock, ns);
+    mg_inet_poll(h->inet);
+    for (int guard = 0; h->rx_head != h->rx_tail && guard < FH_RXQ; guard++)
+        mg_inet_poll(h->inet);
+    mg_inet_flush(h->inet);
+}
