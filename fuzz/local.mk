@@ -137,9 +137,3 @@ fuzz_fuzz_tcp_sm_SOURCES = fuzz/tcp_sm.c fuzz/stack_harness.c
 fuzz_fuzz_tcp_sm_LDADD = $(FUZZ_REPLAY_LIBS)
 fuzz_fuzz_tcp_sm_LDFLAGS = $(AM_LDFLAGS) $(MARGAY_FUZZ_LDFLAGS) -static
 endif
-
-# Known open crash: the RTO timer retransmits bytes queued but never sent and leaves
-# snd_nxt past snd_max (src/inet/tcp_timer.c, rexmit_fire); reproducers in
-# fuzz/regressions/{stack,tcp_sm}/crash-rto-retransmits-unsent-bytes-*. Remove this
-# line with the fix: the replays then pass (an XPASS fails the build until it goes).
-XFAIL_TESTS = fuzz/replay_stack fuzz/replay_tcp_sm

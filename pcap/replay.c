@@ -45,6 +45,7 @@ struct replay {
     struct mg_inet *inet;
     struct mg_pcapng out;
     bool out_open;
+    bool finished; /* the replay is over: frames sent while tearing down are not part of it */
     int out_err;
     size_t out_cap;
     struct mg_replay_app_state *app;
@@ -85,6 +86,11 @@ static int keep_out_frame(struct replay *rp, const uint8_t *data, size_t len) {
 static uint16_t mem_tx(struct mg_netdev *d, struct mg_buf **bufs, uint16_t n) {
     struct mem_dev *m = d->priv;
     struct replay *rp = m->rp;
+    if (rp->finished) {
+        for (uint16_t i = 0; i < n; i++)
+            mg_buf_free(bufs[i]);
+        return n;
+    }
     for (uint16_t i = 0; i < n; i++) {
         struct mg_buf *b = bufs[i];
         rp->res->frames_out++;
@@ -829,7 +835,9 @@ int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *re
     if (rc < 0)
         snprintf(err, errlen, "writing %s: %s", opts->out_path ? opts->out_path : "output", strerror(-rc));
 out:
+    rp.finished = true;
     if (rp.out_open) {
+        rp.out_open = false;
         int crc = mg_pcapng_close(&rp.out);
         if (crc < 0 && rc == 0) {
             rc = crc;
