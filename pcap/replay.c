@@ -45,6 +45,7 @@ struct replay {
     struct mg_inet *inet;
     struct mg_pcapng out;
     bool out_open;
+    bool finished; /* the replay is over: the device records nothing more */
     int out_err;
     size_t out_cap;
     struct mg_replay_app_state *app;
@@ -87,6 +88,10 @@ static uint16_t mem_tx(struct mg_netdev *d, struct mg_buf **bufs, uint16_t n) {
     struct replay *rp = m->rp;
     for (uint16_t i = 0; i < n; i++) {
         struct mg_buf *b = bufs[i];
+        if (rp->finished) {
+            mg_buf_free(b);
+            continue;
+        }
         rp->res->frames_out++;
         if (keep_out_frame(rp, b->data, b->len) < 0 && !rp->out_err)
             rp->out_err = -ENOMEM;
@@ -829,7 +834,11 @@ int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *re
     if (rc < 0)
         snprintf(err, errlen, "writing %s: %s", opts->out_path ? opts->out_path : "output", strerror(-rc));
 out:
+    /* Frames the stack sends while it is torn down (closing sockets) are not part
+     * of the replay: the device stops recording before the writer closes. */
+    rp.finished = true;
     if (rp.out_open) {
+        rp.out_open = false;
         int crc = mg_pcapng_close(&rp.out);
         if (crc < 0 && rc == 0) {
             rc = crc;
