@@ -45,7 +45,7 @@ struct replay {
     struct mg_inet *inet;
     struct mg_pcapng out;
     bool out_open;
-    bool finished; /* the replay is over: frames sent while tearing down are not part of it */
+    bool finished; /* the replay is over: the device records nothing more */
     int out_err;
     size_t out_cap;
     struct mg_replay_app_state *app;
@@ -86,13 +86,12 @@ static int keep_out_frame(struct replay *rp, const uint8_t *data, size_t len) {
 static uint16_t mem_tx(struct mg_netdev *d, struct mg_buf **bufs, uint16_t n) {
     struct mem_dev *m = d->priv;
     struct replay *rp = m->rp;
-    if (rp->finished) {
-        for (uint16_t i = 0; i < n; i++)
-            mg_buf_free(bufs[i]);
-        return n;
-    }
     for (uint16_t i = 0; i < n; i++) {
         struct mg_buf *b = bufs[i];
+        if (rp->finished) {
+            mg_buf_free(b);
+            continue;
+        }
         rp->res->frames_out++;
         if (keep_out_frame(rp, b->data, b->len) < 0 && !rp->out_err)
             rp->out_err = -ENOMEM;
@@ -835,6 +834,8 @@ int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *re
     if (rc < 0)
         snprintf(err, errlen, "writing %s: %s", opts->out_path ? opts->out_path : "output", strerror(-rc));
 out:
+    /* Frames the stack sends while it is torn down (closing sockets) are not part
+     * of the replay: the device stops recording before the writer closes. */
     rp.finished = true;
     if (rp.out_open) {
         rp.out_open = false;
