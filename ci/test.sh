@@ -23,5 +23,16 @@ for spec in "${builds[@]}"; do
   fi
   grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$dir/check.out" | sed "s|^|  $(basename "$dir") |"
 done
+# Coverage-guided fuzzing for a bounded time (about a minute for each stack target,
+# 25 s for each parser): a crash fails the suite and prints its reproducer.
+echo "== fuzzing (ci/fuzz.sh)"
+if "$top/ci/fuzz.sh" "$top/build-fuzz" >"$top/build-fuzz.out" 2>&1; then
+  grep -E 'exec/s|execs per second|^fuzz' "$top/build-fuzz.out" | tail -12
+  echo "fuzz: PASS"
+else
+  status=1
+  tail -40 "$top/build-fuzz.out"
+  echo "fuzz: FAIL"
+fi
 "$top/ci/cunit-summary.sh" "$top/build-check" "$top/build-asan"
 exit $status
