@@ -62,9 +62,9 @@ static int run_client(const struct ex_args *a, uint64_t deadline) {
         ex_error("demi_socket", ret);
         return 1;
     }
-    /* Bind to an ephemeral port on the server's address so replies have a place to go. */
-    struct sockaddr_in local = a->addr;
-    local.sin_port = 0;
+    /* Any local address, an ephemeral port: the client runs on another host than the
+     * server (on loopback both are 127.0.0.1), and replies come back to this port. */
+    struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_ANY)};
     if ((ret = demi_bind(qd, (const struct sockaddr *)&local, sizeof(local))) != 0) {
         ex_error("demi_bind", ret);
         return 1;
