@@ -7,6 +7,7 @@
  * descriptor it sleeps on it, bounded by the caller's timeout and the next timer.
  * A device without one (the simulated link) returns at once: whoever drives the
  * virtual clock decides when time passes. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -116,6 +117,29 @@ static int inet_init(struct mg_rt *rt, void *arg, void **state_out) {
 static void inet_fini(void *state) {
     if (state)
         lib_free(state, PROTOCOL_COUNT);
+}
+
+/* ---- addresses (shared by the transports) ---- */
+
+struct sockaddr_in mg_inet_sockaddr(uint32_t addr, uint16_t port) {
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(addr);
+    sin.sin_port = htons(port);
+    return sin;
+}
+
+int mg_inet_addr_of(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port) {
+    if (!sa || len < (socklen_t)sizeof(struct sockaddr_in))
+        return -EINVAL;
+    if (sa->sa_family != AF_INET)
+        return -EAFNOSUPPORT;
+    struct sockaddr_in sin;
+    memcpy(&sin, sa, sizeof(sin));
+    *addr = ntohl(sin.sin_addr.s_addr);
+    *port = ntohs(sin.sin_port);
+    return 0;
 }
 
 /* ---- sockets: dispatch to the protocol ---- */

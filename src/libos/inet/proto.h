@@ -49,6 +49,11 @@ struct mg_inet_sock_hdr {
 extern const struct mg_inet_proto_ops mg_inet_udp_proto;                         /* udp_ops.c */
 extern const struct mg_inet_proto_ops mg_inet_tcp_proto;                         /* tcp_ops.c */
 
+/* IPv4 socket addresses to and from host-order (addr, port): what both transports need.
+ * mg_inet_addr_of gives -EINVAL for NULL or short addresses, -EAFNOSUPPORT for others. */
+struct sockaddr_in mg_inet_sockaddr(uint32_t addr, uint16_t port);
+int mg_inet_addr_of(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port);
+
 /* Arguments for mg_rt_params.libos_arg when the caller supplies the device (tests,
  * the simulator); NULL means: open the device the configuration names. */
 struct mg_inet_libos_args {

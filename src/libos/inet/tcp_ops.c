@@ -38,27 +38,6 @@ static void tcp_detach(struct mg_inet_libos *lib) {
         mg_tcp_layer_destroy(lib->inet->tcp);
 }
 
-static struct sockaddr_in sockaddr_of(uint32_t addr, uint16_t port) {
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(addr);
-    sin.sin_port = htons(port);
-    return sin;
-}
-
-static int addr_of(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port) {
-    if (!sa || len < (socklen_t)sizeof(struct sockaddr_in))
-        return -EINVAL;
-    if (sa->sa_family != AF_INET)
-        return -EAFNOSUPPORT;
-    struct sockaddr_in sin;
-    memcpy(&sin, sa, sizeof(sin));
-    *addr = ntohl(sin.sin_addr.s_addr);
-    *port = ntohs(sin.sin_port);
-    return 0;
-}
-
 static void op_append(struct mg_op **head, struct mg_op **tail, struct mg_op *op) {
     op->libos_next = NULL;
     if (*tail)
@@ -152,7 +131,7 @@ static void progress_accepts(struct tcp_socket *t) {
             continue;
         }
         mg_tcp_set_notify(child, tcp_notify_cb, ct);
-        struct sockaddr_in peer = sockaddr_of(addr, port);
+        struct sockaddr_in peer = mg_inet_sockaddr(addr, port);
         mg_op_complete_accept(t->lib->rt, op, qd, &peer);
     }
 }
@@ -222,7 +201,7 @@ static int tcp_bind_op(struct mg_inet_libos *lib, void *sock, const struct socka
     struct tcp_socket *t = sock;
     uint32_t addr;
     uint16_t port;
-    int rc = addr_of(sa, len, &addr, &port);
+    int rc = mg_inet_addr_of(sa, len, &addr, &port);
     return rc ? rc : mg_tcp_bind(t->sock, addr, port);
 }
 
@@ -248,7 +227,7 @@ static int tcp_connect_op(struct mg_inet_libos *lib, void *sock, const struct so
     struct tcp_socket *t = sock;
     uint32_t addr;
     uint16_t port;
-    int rc = addr_of(sa, len, &addr, &port);
+    int rc = mg_inet_addr_of(sa, len, &addr, &port);
     if (rc)
         return rc;
     if (t->connect_op)
@@ -369,7 +348,7 @@ static int tcp_getpeername_op(struct mg_inet_libos *lib, void *sock, struct sock
         return rc;
     if (!sa || !len || *len < (socklen_t)sizeof(struct sockaddr_in))
         return -EINVAL;
-    struct sockaddr_in sin = sockaddr_of(addr, port);
+    struct sockaddr_in sin = mg_inet_sockaddr(addr, port);
     memcpy(sa, &sin, sizeof(sin));
     *len = sizeof(sin);
     return 0;

@@ -30,27 +30,6 @@ static void udp_detach(struct mg_inet_libos *lib) {
         mg_udp_layer_destroy(lib->inet->udp);
 }
 
-static struct sockaddr_in sockaddr_of(uint32_t addr, uint16_t port) {
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(addr);
-    sin.sin_port = htons(port);
-    return sin;
-}
-
-static int addr_of(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port) {
-    if (!sa || len < (socklen_t)sizeof(struct sockaddr_in))
-        return -EINVAL;
-    if (sa->sa_family != AF_INET)
-        return -EAFNOSUPPORT;
-    struct sockaddr_in sin;
-    memcpy(&sin, sa, sizeof(sin));
-    *addr = ntohl(sin.sin_addr.s_addr);
-    *port = ntohs(sin.sin_port);
-    return 0;
-}
-
 /* Hands queued datagrams to waiting pops, oldest pop first. */
 static void complete_pops(struct udp_socket *u) {
     while (u->pops_head) {
@@ -64,7 +43,7 @@ static void complete_pops(struct udp_socket *u) {
         if (!u->pops_head)
             u->pops_tail = NULL;
         op->libos_next = NULL;
-        struct sockaddr_in from = sockaddr_of(addr, port);
+        struct sockaddr_in from = mg_inet_sockaddr(addr, port);
         mg_op_complete_pop(u->lib->rt, op, b, &from);
     }
 }
@@ -100,7 +79,7 @@ static int udp_bind(struct mg_inet_libos *lib, void *sock, const struct sockaddr
     struct udp_socket *u = sock;
     uint32_t addr;
     uint16_t port;
-    int rc = addr_of(sa, len, &addr, &port);
+    int rc = mg_inet_addr_of(sa, len, &addr, &port);
     return rc ? rc : mg_udp_bind(u->sock, addr, port);
 }
 
@@ -111,7 +90,7 @@ static int udp_push(struct mg_inet_libos *lib, void *sock, const demi_sgarray_t 
         return -EDESTADDRREQ; /* UDP queues have no connected peer */
     uint32_t addr;
     uint16_t port;
-    int rc = addr_of(sa, len, &addr, &port);
+    int rc = mg_inet_addr_of(sa, len, &addr, &port);
     if (rc)
         return rc;
     if (sga->sga_numsegs != 1)
