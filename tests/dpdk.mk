@@ -14,6 +14,13 @@ tests_unit_test_dpdk_netdev_LDADD = $(MG_TEST_LIBS) $(DPDK_LIBS) -lrte_net_ring
 tests_unit_test_dpdk_hugepages_SOURCES = tests/unit/test_dpdk_hugepages.c $(MG_DPDK_TEST_EAL)
 tests_unit_test_dpdk_hugepages_CFLAGS = $(MG_TEST_CFLAGS) $(DPDK_CFLAGS)
 tests_unit_test_dpdk_hugepages_LDADD = $(MG_TEST_LIBS) $(DPDK_LIBS)
+# How the inet libOS drives a poll-mode device: time per call, pushes sent at once,
+# the spin while waiting.
+check_PROGRAMS += tests/unit/test_dpdk_poll
+TESTS += tests/unit/test_dpdk_poll
+tests_unit_test_dpdk_poll_SOURCES = tests/unit/test_dpdk_poll.c $(MG_DPDK_TEST_EAL)
+tests_unit_test_dpdk_poll_CFLAGS = $(MG_TEST_CFLAGS) $(DPDK_CFLAGS)
+tests_unit_test_dpdk_poll_LDADD = $(MG_TEST_LIBS) $(DPDK_LIBS) -lrte_net_ring
 if HAVE_PCAP
 check_PROGRAMS += tests/unit/test_dpdk_pcap
 TESTS += tests/unit/test_dpdk_pcap
