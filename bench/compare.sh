@@ -8,7 +8,7 @@
 #   ring   the inet libOS over a DPDK net_ring pair, two stacks in one process
 #          (bench/dpdk_ring_bench: the same exchanges through PDPIX, polled in turn).
 # Two-process rows pin server and client to cores 0 and 1 (taskset, and EAL's -l);
-# each inet process busy-polls its core. DPDK runs on hugepages when the machine has
+# each inet process busy-polls its core. The one-process row runs on core 1. DPDK runs on hugepages when the machine has
 # free ones (ci/hugepages.sh), with --no-huge otherwise; the last line says which,
 # with the load average. Prints numbers only; run it on an otherwise idle machine.
 #
@@ -27,7 +27,7 @@ trap '[ -n "$spid" ] && kill $spid 2>/dev/null; rm -rf "$tmp"; dpdk_memory_clean
 port=$((30000 + $$ % 20000))
 
 memif_config() { # role addr core
-    dpdk_memory "mgbench_$1$$" 512 multiprocess >"$tmp/memory" || exit 1
+    dpdk_memory "mgbench_$1$$" 128 multiprocess >"$tmp/memory" || exit 1
     cat >"$tmp/$1.yaml" <<YAML
 margay: {libos: inet, netdev: dpdk}
 demikernel: {local_ipv4_addr: $2}
@@ -87,8 +87,8 @@ for row in posix memif ring; do
         a=$(pingpong inet 198.18.0.1 64); b=$(pingpong inet 198.18.0.1 1024); c=$(bulk inet 198.18.0.1)
         name="inet libOS, net_memif" ;;
     ring)
-        a=$("$B/bench/dpdk_ring_bench" 64 $N 1 | sed -n 's/.*median \([0-9.]*\) us p99 \([0-9.]*\) us/\1 \2/p')
-        o=$("$B/bench/dpdk_ring_bench" 1024 $N $MIB)
+        a=$(taskset -c 1 "$B/bench/dpdk_ring_bench" 64 $N 1 | sed -n 's/.*median \([0-9.]*\) us p99 \([0-9.]*\) us/\1 \2/p')
+        o=$(taskset -c 1 "$B/bench/dpdk_ring_bench" 1024 $N $MIB)
         b=$(echo "$o" | sed -n 's/.*median \([0-9.]*\) us p99 \([0-9.]*\) us/\1 \2/p')
         c=$(echo "$o" | sed -n 's/.*s, \([0-9.]*\) Gbit\/s/\1/p'); name="inet libOS, net_ring (1 proc)" ;;
     esac

@@ -47,7 +47,7 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Hugepages as in the tests (tests/dpdk/eal_memory.c) and compare.sh: 512 MB free and
+/* Hugepages as in the tests (tests/dpdk/eal_memory.c) and compare.sh: 128 MB free and
  * hugetlbfs mounted, unless MARGAY_TEST_HUGEPAGES=no. */
 static bool hugepages_usable(void) {
     const char *want = getenv("MARGAY_TEST_HUGEPAGES");
@@ -70,7 +70,7 @@ static bool hugepages_usable(void) {
             mounted = mounted || strstr(line, " hugetlbfs ") != NULL;
         fclose(f);
     }
-    return mounted && free_pages * kb / 1024 >= 512;
+    return mounted && free_pages * kb / 1024 >= 128;
 }
 
 static void die(const char *what) {
