@@ -17,10 +17,10 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <demi/libos.h>
 #include <demi/sga.h>
 #include <demi/wait.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +135,6 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-
 /* ---- two processes: one-way bulk over the configured libOS ---- */
 
 /* With MARGAY_BENCH_STATS set: the stack's and the device's counters (inet libOS). */
@@ -166,8 +165,7 @@ static void bulk_wait(demi_qtoken_t qt, demi_qresult_t *qr, const char *what) {
     struct timespec ts = {.tv_sec = (time_t)(left / 1000000000ull), .tv_nsec = (long)(left % 1000000000ull)};
     int rc = demi_wait(qr, qt, &ts);
     if (rc != 0 || qr->qr_opcode == DEMI_OPC_FAILED) {
-        fprintf(stderr, "dpdk_ring_bench: %s: %s\n", what,
-                strerror(rc ? rc : (int)qr->qr_ret));
+        fprintf(stderr, "dpdk_ring_bench: %s: %s\n", what, strerror(rc ? rc : (int)qr->qr_ret));
         exit(1);
     }
 }

@@ -19,8 +19,8 @@ struct mg_test_eal {
     char *argv[MG_TEST_EAL_MAX_ARGS]; /* what goes to mg_dpdk_eal_init / mg_config.eal_args */
     int argc;
     enum mg_test_memory memory;
-    char prefix[64];                  /* --file-prefix */
-    char why[160];                    /* why this memory was chosen */
+    char prefix[64]; /* --file-prefix */
+    char why[160];   /* why this memory was chosen */
     char store[MG_TEST_EAL_MAX_ARGS][256];
 };
 

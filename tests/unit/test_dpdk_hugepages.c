@@ -23,8 +23,8 @@
 
 /* -m 128 preallocates: with 2 MiB pages that is 64 of them. --in-memory leaves no
  * hugepage files behind. */
-static char *eal_argv[MG_TEST_EAL_MAX_ARGS] = {"--no-shconf",         "--no-pci", "--no-telemetry", "--log-level=warning",
-                                               "-m",                  "128",      "--vdev=net_ring0"};
+static char *eal_argv[MG_TEST_EAL_MAX_ARGS] = {"--no-shconf", "--no-pci", "--no-telemetry",  "--log-level=warning",
+                                               "-m",          "128",      "--vdev=net_ring0"};
 static int eal_argc = 7;
 #define NEEDS_MB 128
 

@@ -27,7 +27,7 @@
 #include "tests/dpdk/eal_memory.h"
 
 static const char *const eal_extra[] = {"--no-pci", "--no-telemetry", "--log-level=warning", "--vdev=net_null0",
-                                       "--vdev=net_ring0"};
+                                        "--vdev=net_ring0"};
 static struct mg_test_eal eal; /* hugepages when the machine has them, else --no-huge */
 
 static struct mg_netdev *dev_a, *dev_b;

@@ -49,9 +49,9 @@ static const uint8_t peer_mac[6] = {0x02, 0x00, 0xc6, 0x12, 0x00, 0x02};
 #define ECHO_SEQ 7
 #define ECHO_PAYLOAD 56
 /* margay's side of the negotiation, from the configuration below. */
-#define OUR_MSS 1460        /* inetstack_config.mtu 1500 - 40 */
-#define RECV_BUFFER 262144  /* tcp.recv_buffer */
-#define OUR_WSCALE 3        /* the smallest shift that fits 262144 into 16 bits */
+#define OUR_MSS 1460       /* inetstack_config.mtu 1500 - 40 */
+#define RECV_BUFFER 262144 /* tcp.recv_buffer */
+#define OUR_WSCALE 3       /* the smallest shift that fits 262144 into 16 bits */
 
 static char dir[] = "/tmp/mg_dpdk_pcap_stack_XXXXXX";
 static char in_path[96], out_path[96], cfg_path[96];
@@ -200,7 +200,8 @@ static int write_capture(void) {
     size_t len[4] = {arp_request(f[0]), echo_request(f[1]), tcp_syn(f[2], SYN1_PORT, SYN1_ISN, true),
                      tcp_syn(f[3], SYN2_PORT, SYN2_ISN, false)};
     for (int i = 0; i < 4; i++) {
-        struct pcap_pkthdr h = {.ts = {.tv_sec = 1700000000, .tv_usec = i * 1000}, .caplen = (bpf_u_int32)len[i],
+        struct pcap_pkthdr h = {.ts = {.tv_sec = 1700000000, .tv_usec = i * 1000},
+                                .caplen = (bpf_u_int32)len[i],
                                 .len = (bpf_u_int32)len[i]};
         pcap_dump((u_char *)d, &h, f[i]);
     }
@@ -313,11 +314,11 @@ static void check_arp_reply(const struct frame *f) {
     CU_ASSERT_TRUE_FATAL(f->len >= 14 + 28);
     CU_ASSERT_EQUAL(memcmp(f->data, peer_mac, 6), 0); /* to the requester, not broadcast */
     CU_ASSERT_EQUAL(memcmp(f->data + 6, our_mac, 6), 0);
-    CU_ASSERT_EQUAL(get16(a), 1);      /* Ethernet */
+    CU_ASSERT_EQUAL(get16(a), 1); /* Ethernet */
     CU_ASSERT_EQUAL(get16(a + 2), 0x0800);
     CU_ASSERT_EQUAL(a[4], 6);
     CU_ASSERT_EQUAL(a[5], 4);
-    CU_ASSERT_EQUAL(get16(a + 6), 2);  /* reply */
+    CU_ASSERT_EQUAL(get16(a + 6), 2); /* reply */
     CU_ASSERT_EQUAL(memcmp(a + 8, our_mac, 6), 0);
     CU_ASSERT_EQUAL(get32(a + 14), OUR_IP);
     CU_ASSERT_EQUAL(memcmp(a + 18, peer_mac, 6), 0);
@@ -581,8 +582,8 @@ static int tshark_lines(const char *path, const char *filter, char *out, size_t 
 
 /* Checksum status 0 is Wireshark's "Bad" (1 "Good", 2 "Unverified"); a bad checksum
  * is also an expert error. */
-#define TSHARK_BAD                                                                                                    \
-    "_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0 || "       \
+#define TSHARK_BAD                                                                                                     \
+    "_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0 || "         \
     "icmp.checksum.status == 0"
 
 static void tshark_judges(const char *path, const char *want_protocols[], int nframes) {

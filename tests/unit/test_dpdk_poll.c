@@ -213,7 +213,7 @@ struct fake {
     unsigned tx_blocked_till; /* tx takes nothing before this rx call */
     unsigned sent;            /* frames taken by tx */
     unsigned arp_replies, udp_frames;
-    unsigned udp_sent_at;     /* rx_calls when the UDP datagram left */
+    unsigned udp_sent_at; /* rx_calls when the UDP datagram left */
 };
 
 /* An ARP request from the peer for our address. */
