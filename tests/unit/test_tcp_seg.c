@@ -1290,6 +1290,65 @@ static void test_wscale_clamped(void) {
     th_teardown();
 }
 
+static void table_of_256(struct mg_config *cfg) {
+    cfg->tcp_max_connections = 256; /* the smallest connection table: 256 chains */
+}
+
+static uint32_t longest_chain(enum tcp_table t) {
+    const struct tcp_hash *h = &th.tcp->tables[t];
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i <= h->mask; i++) {
+        uint32_t n = 0;
+        for (const struct mg_tcp_sock *c = h->chains[i]; c; c = c->hash_next[t])
+            n++;
+        longest = n > longest ? n : longest;
+    }
+    return longest;
+}
+
+/* Enough sockets that every table has chains shared by several: after every other one
+ * leaves (from anywhere in its chains), each table still finds exactly those left. */
+static void test_tables_with_shared_chains(void) {
+    th_setup(table_of_256);
+    enum { LISTENERS = 40, CONNS = 200 };
+    struct mg_tcp_sock *lis[LISTENERS], *conn[CONNS];
+    uint16_t conn_port[CONNS];
+    struct th_sock_events ev = {0};
+    for (int i = 0; i < LISTENERS; i++)
+        lis[i] = listen_on((uint16_t)(20000 + i), 1);
+    for (int i = 0; i < CONNS; i++)
+        conn[i] = th_connect((uint16_t)(1000 + i), 1000, 60000, NULL, &ev, NULL, &conn_port[i]);
+    CU_ASSERT(longest_chain(TCP_TABLE_CONN) >= 2);
+    CU_ASSERT(longest_chain(TCP_TABLE_LISTEN) >= 2);
+    CU_ASSERT(longest_chain(TCP_TABLE_BIND) >= 2);
+    th_check();
+    for (int i = 1; i < LISTENERS; i += 2)
+        mg_tcp_close(lis[i]);
+    for (int i = 1; i < CONNS; i += 2)
+        mg_tcp_abort(conn[i]);
+    th_drain();
+    th_check();
+    for (int i = 0; i < LISTENERS; i++) {
+        struct mg_tcp_sock *found = tcp_listen_lookup(th.tcp, TH_LOCAL_IP, (uint16_t)(20000 + i));
+        CU_ASSERT(found == (i % 2 ? NULL : lis[i]));
+        /* The bind table agrees: a port is free again exactly when its listener left. */
+        struct mg_tcp_sock *b = mg_tcp_open(th.tcp, NULL, NULL);
+        CU_ASSERT(mg_tcp_bind(b, 0, (uint16_t)(20000 + i)) == (i % 2 ? 0 : -EADDRINUSE));
+        mg_tcp_close(b);
+    }
+    for (int i = 0; i < CONNS; i++) {
+        struct mg_tcp_sock *found =
+            tcp_conn_lookup(th.tcp, TH_LOCAL_IP, conn_port[i], TH_PEER_IP, (uint16_t)(1000 + i));
+        CU_ASSERT(found == (i % 2 ? NULL : conn[i]));
+    }
+    for (int i = 0; i < CONNS; i += 2)
+        mg_tcp_abort(conn[i]);
+    for (int i = 0; i < LISTENERS; i += 2)
+        mg_tcp_close(lis[i]);
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+    th_teardown();
+}
+
 static const struct mg_test_case cases[] = {
     {"active open, options, peer MSS", test_active_open},
     {"default MSS 536", test_default_mss_536},
@@ -1339,6 +1398,7 @@ static const struct mg_test_case cases[] = {
     {"ephemeral ports", test_ephemeral_ports},
     {"zero-copy transmit in place", test_zero_copy_transmit},
     {"window scale clamped to 14", test_wscale_clamped},
+    {"tables with shared chains", test_tables_with_shared_chains},
     {NULL, NULL},
 };
 
