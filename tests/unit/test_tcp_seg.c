@@ -52,6 +52,15 @@ static struct mg_tcp_sock *fx_connect(struct fixture *fx, void (*cfg_tweak)(stru
     return th_connect(80, 1000, pwnd, popts, &fx->ev, &fx->iss, &fx->lport);
 }
 
+/* Moves the clock ns on: nothing goes out before the last nanosecond, then a segment
+ * does (into *out). */
+static void expect_segment_after(uint64_t ns, struct th_sent *out) {
+    th_advance(ns - 1);
+    CU_ASSERT(th_pending() == 0);
+    th_advance(1);
+    CU_ASSERT_FATAL(th_pop(out));
+}
+
 /* A listener on port (any local address), without notifications. */
 static struct mg_tcp_sock *listen_on(uint16_t port, int backlog) {
     struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
@@ -495,10 +504,7 @@ static void test_syn_retransmit_timeout(void) {
     CU_ASSERT_FATAL(th_pop(&syn));
     uint64_t rto = MG_NS_PER_S;
     for (int i = 0; i < 6; i++) {
-        th_advance(rto - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&again));
+        expect_segment_after(rto, &again);
         CU_ASSERT(again.tcp.flags == S && again.tcp.seq == syn.tcp.seq);
         rto = rto * 2 > 60 * MG_NS_PER_S ? 60 * MG_NS_PER_S : rto * 2;
     }
@@ -527,10 +533,7 @@ static void test_data_retransmit_backoff(void) {
     uint64_t rto = 200 * MG_NS_PER_MS;
     for (int i = 0; i < 3; i++) {
         rto *= 2;
-        th_advance(rto / 2 - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&d));
+        expect_segment_after(rto / 2, &d);
         CU_ASSERT(d.len == 100 && d.tcp.seq == fx.iss + 1);
         CU_ASSERT(d.payload[0] == 1 && d.payload[99] == 100);
     }
@@ -629,10 +632,7 @@ static void test_zero_window_persist(void) {
     /* Probes: SEG.SEQ = SND.UNA - 1, no data, at 200, 400, 800 ms intervals. */
     uint64_t iv = 200 * MG_NS_PER_MS;
     for (int i = 0; i < 3; i++) {
-        th_advance(iv - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&d));
+        expect_segment_after(iv, &d);
         CU_ASSERT(d.tcp.flags == A && d.tcp.seq == fx.iss + 1000 && d.len == 0);
         th_inject(80, fx.lport, 1001, fx.iss + 1 + 1000, A, 0, NULL, NULL, 0); /* still closed */
         iv *= 2;
@@ -654,11 +654,8 @@ static void test_delayed_ack(void) {
     uint8_t data[1460] = {0};
     th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, data, 1460);
     CU_ASSERT(th_pending() == 0);
-    th_advance(40 * MG_NS_PER_MS - 1);
-    CU_ASSERT(th_pending() == 0);
-    th_advance(1);
     struct th_sent a;
-    CU_ASSERT_FATAL(th_pop(&a));
+    expect_segment_after(40 * MG_NS_PER_MS, &a);
     CU_ASSERT(a.tcp.flags == A && a.tcp.ack == 2461);
     /* Every second full segment is acknowledged at once. */
     th_inject(80, fx.lport, 2461, fx.iss + 1, A, 60000, NULL, data, 1460);
@@ -795,11 +792,8 @@ static void short_keepalive(struct mg_config *cfg) {
 static void test_keepalive(void) {
     struct fixture fx;
     struct mg_tcp_sock *s = fx_connect(&fx, short_keepalive, 60000, NULL);
-    th_advance(10 * MG_NS_PER_S - 1);
-    CU_ASSERT(th_pending() == 0);
-    th_advance(1);
     struct th_sent p;
-    CU_ASSERT_FATAL(th_pop(&p));
+    expect_segment_after(10 * MG_NS_PER_S, &p);
     CU_ASSERT(p.tcp.flags == A && p.tcp.seq == fx.iss && p.len == 0);
     /* Answered: idle again for 10 s. */
     th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, NULL, 0);
@@ -819,16 +813,21 @@ static void test_keepalive(void) {
     th_teardown();
 }
 
+/* Closes the fixture's connection, which must answer with a RST (no FIN) and be gone. */
+static void close_expecting_reset(struct mg_tcp_sock *s, const struct fixture *fx) {
+    mg_tcp_close(s);
+    struct th_sent r;
+    CU_ASSERT_FATAL(th_pop(&r));
+    CU_ASSERT((r.tcp.flags & R) && r.tcp.seq == fx->iss + 1);
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+}
+
 static void test_linger_zero_rst(void) {
     struct fixture fx;
     struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     CU_ASSERT(mg_tcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
-    mg_tcp_close(s);
-    struct th_sent r;
-    CU_ASSERT_FATAL(th_pop(&r));
-    CU_ASSERT((r.tcp.flags & R) && r.tcp.seq == fx.iss + 1);
-    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+    close_expecting_reset(s, &fx);
     th_teardown();
 }
 
@@ -1004,10 +1003,7 @@ static void test_syn_ack_retransmit(void) {
     /* Then on the timer: 1 s, 2 s, ... and the half-open child goes after 6 tries. */
     uint64_t rto = MG_NS_PER_S;
     for (int i = 0; i < 6; i++) {
-        th_advance(rto - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&again));
+        expect_segment_after(rto, &again);
         CU_ASSERT(again.tcp.flags == (S | A) && again.tcp.seq == sa.tcp.seq);
         rto *= 2;
     }
@@ -1084,11 +1080,7 @@ static void test_close_with_unread_data_resets(void) {
     struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, "unread", 6);
     th_drain();
-    mg_tcp_close(s);
-    struct th_sent r;
-    CU_ASSERT_FATAL(th_pop(&r));
-    CU_ASSERT((r.tcp.flags & R) && r.tcp.seq == fx.iss + 1);
-    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+    close_expecting_reset(s, &fx);
     th_teardown();
 }
 
