@@ -21,12 +21,14 @@
 static struct mg_clock test_clock;
 static const struct timespec zero_timeout = {0, 0};
 
-static struct mg_rt *setup(void) {
-    mg_clock_init_manual(&test_clock, MG_NS_PER_S);
-    struct pipe_options opts = {.advance_clock = &test_clock};
-    struct mg_rt *rt = pipe_rt_create(&pipe_libos, &opts, &test_clock);
+static struct mg_rt *setup_ops(const struct mg_libos_ops *ops) {
+    struct mg_rt *rt = pipe_rt_create_manual(ops, NULL, &test_clock);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
     return rt;
+}
+
+static struct mg_rt *setup(void) {
+    return setup_ops(&pipe_libos);
 }
 
 /* Log lines captured so tests can check that refusals say why. */
@@ -377,10 +379,7 @@ static void test_missing_libos_entries(void) {
     partial.setsockopt = NULL;
     partial.getsockopt = NULL;
     partial.getpeername = NULL;
-    mg_clock_init_manual(&test_clock, MG_NS_PER_S);
-    struct pipe_options opts = {.advance_clock = &test_clock};
-    struct mg_rt *rt = pipe_rt_create(&partial, &opts, &test_clock);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    struct mg_rt *rt = setup_ops(&partial);
     int qd;
     CU_ASSERT_EQUAL_FATAL(demi_socket(&qd, AF_INET, SOCK_STREAM, 0), 0);
     demi_qtoken_t qt = 0;
