@@ -475,6 +475,17 @@ int mg_tcp_listen(struct mg_tcp_sock *s, int backlog) {
     return 0;
 }
 
+/* Takes ch, a child in SYN-RECEIVED, off its listener l's list of them. */
+static void syn_list_remove(struct mg_tcp_sock *l, struct mg_tcp_sock *ch) {
+    if (ch->child_prev)
+        ch->child_prev->child_next = ch->child_next;
+    else
+        l->syn_head = ch->child_next;
+    if (ch->child_next)
+        ch->child_next->child_prev = ch->child_prev;
+    l->syn_count--;
+}
+
 void tcp_child_unlink(struct mg_tcp_sock *ch) {
     struct mg_tcp_sock *l = ch->parent;
     if (!l)
@@ -491,13 +502,7 @@ void tcp_child_unlink(struct mg_tcp_sock *ch) {
         l->acc_count--;
         ch->in_accept_q = false;
     } else {
-        if (ch->child_prev)
-            ch->child_prev->child_next = ch->child_next;
-        else
-            l->syn_head = ch->child_next;
-        if (ch->child_next)
-            ch->child_next->child_prev = ch->child_prev;
-        l->syn_count--;
+        syn_list_remove(l, ch);
     }
     ch->child_next = ch->child_prev = NULL;
     ch->parent = NULL;
@@ -506,13 +511,7 @@ void tcp_child_unlink(struct mg_tcp_sock *ch) {
 void tcp_child_to_accept_queue(struct mg_tcp_sock *ch) {
     struct mg_tcp_sock *l = ch->parent;
     /* Leave the SYN-RECEIVED list... */
-    if (ch->child_prev)
-        ch->child_prev->child_next = ch->child_next;
-    else
-        l->syn_head = ch->child_next;
-    if (ch->child_next)
-        ch->child_next->child_prev = ch->child_prev;
-    l->syn_count--;
+    syn_list_remove(l, ch);
     /* ...and join the accept queue at the tail. */
     ch->child_next = NULL;
     ch->child_prev = l->acc_tail;
