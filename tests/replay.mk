@@ -23,4 +23,4 @@ endif
 EXTRA_DIST += tests/replay/replay_corpus.sh tests/replay/replay_errors.sh tests/replay/expected_verdicts.txt \
 	tests/replay/replay_net_pcap.sh tests/replay/replay_load.sh \
 	tests/data/README.txt tests/data/record_kernel_captures.sh tests/data/kernel-echo-close.pcap \
-	tests/data/kernel-bulk-1mib.pcap tests/data/kernel-refused.pcap
+	tests/data/kernel-bulk-1mib.pcap tests/data/kernel-refused.pcap tests/data/kernel-bulk-loss.pcap
