@@ -150,8 +150,11 @@ int mg_replay_prog_start(const struct mg_replay_program *pg, uint32_t endpoint_i
     }
     struct mg_rt_sim_hooks hooks = {.ctx = p, .init = hook_init, .shutdown = hook_shutdown, .block = hook_block};
     mg_rt_set_sim_hooks(&hooks);
-    struct mg_sim_program_host runner = {
-        .ctx = p, .now_ns = runner_now, .in_program = runner_in_program, .exiting = runner_exiting, .sleep = runner_sleep};
+    struct mg_sim_program_host runner = {.ctx = p,
+                                         .now_ns = runner_now,
+                                         .in_program = runner_in_program,
+                                         .exiting = runner_exiting,
+                                         .sleep = runner_sleep};
     mg_sim_program_host_set(&runner);
     *out = p;
     return 0;

@@ -19,9 +19,9 @@
 /* The runner of programs, as the programs' renamed libc calls see it. */
 struct mg_sim_program_host {
     void *ctx;
-    uint64_t (*now_ns)(void *ctx);               /* the virtual clock */
-    bool (*in_program)(void *ctx);               /* a program's coroutine is running now */
-    void (*exiting)(void *ctx, int status);      /* the running program called exit(status) */
+    uint64_t (*now_ns)(void *ctx);          /* the virtual clock */
+    bool (*in_program)(void *ctx);          /* a program's coroutine is running now */
+    void (*exiting)(void *ctx, int status); /* the running program called exit(status) */
     /* Blocks the running program until deadline_ns (a sleep); repeat as in
      * struct mg_rt_sim_hooks.block. Returns when the runner resumes it. */
     void (*sleep)(void *ctx, uint64_t deadline_ns, bool repeat);
