@@ -23,6 +23,7 @@ set -u
 margay=${MARGAY_BUILDDIR:?}/margay
 src=${MARGAY_SRCDIR:?}
 corpus=${MARGAY_TESTDATA:-}/pcap
+[ -d "$corpus" ] || { echo "SKIP: no corpus at $corpus (set MARGAY_TESTDATA)"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: DPDK's EAL needs root"; exit 77; }
 command -v tcpdump >/dev/null 2>&1 || { echo "SKIP: tcpdump is not installed"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/margay-replay-net-pcap.XXXXXX") || exit 99
