@@ -24,7 +24,8 @@ endif
 # The stack-in-a-box of the stack targets, and its arena: the stack's allocations are
 # wrapped into it so one memcpy restores the starting state before every input.
 FUZZ_STACK_SRC = fuzz/stack_harness.c fuzz/arena.c $(FUZZ_MAIN)
-FUZZ_STACK_LINK = $(FUZZ_LINK) -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
+FUZZ_WRAP = -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
+FUZZ_STACK_LINK = $(FUZZ_LINK) $(FUZZ_WRAP)
 
 noinst_HEADERS += fuzz/fuzz_common.h fuzz/stack_harness.h fuzz/arena.h
 EXTRA_DIST += fuzz/make-corpora.py fuzz/corpus fuzz/regressions doc/fuzzing.md ci/fuzz.sh ci/fuzz-coverage.sh \
@@ -84,6 +85,14 @@ fuzz_fuzz_tcp_sm_SOURCES = fuzz/tcp_sm.c $(FUZZ_STACK_SRC)
 fuzz_fuzz_tcp_sm_LDADD = $(FUZZ_LIBS)
 fuzz_fuzz_tcp_sm_LDFLAGS = $(FUZZ_STACK_LINK)
 
+# pcap_reader: the capture reader (pcap and pcapng from memory, link-type conversion)
+if HAVE_PCAP
+FUZZ_PROGS += fuzz/fuzz_pcap_reader
+fuzz_fuzz_pcap_reader_SOURCES = fuzz/pcap_reader.c $(FUZZ_MAIN)
+fuzz_fuzz_pcap_reader_LDADD = $(FUZZ_LIBS) $(PCAP_LIBS)
+fuzz_fuzz_pcap_reader_LDFLAGS = $(FUZZ_LINK)
+endif
+
 # Every build makes the targets and `make check` replays their corpora and
 # regressions; the determinism check runs the stack targets with and without the
 # snapshot, and in two orders, and compares what the stack sent.
@@ -95,3 +104,13 @@ check_PROGRAMS += $(FUZZ_PROGS)
 TESTS += $(FUZZ_PROGS)
 endif
 TESTS += fuzz/determinism.sh
+
+# Unit tests of the arena and of the capture reader's stream entry point.
+if HAVE_CUNIT
+check_PROGRAMS += fuzz/test_fuzz_support
+TESTS += fuzz/test_fuzz_support
+fuzz_test_fuzz_support_SOURCES = fuzz/test_fuzz_support.c fuzz/arena.c
+fuzz_test_fuzz_support_CFLAGS = $(MG_TEST_CFLAGS)
+fuzz_test_fuzz_support_LDADD = $(MG_TEST_LIBS) $(PCAP_LIBS)
+fuzz_test_fuzz_support_LDFLAGS = $(AM_LDFLAGS) -static $(FUZZ_WRAP)
+endif
