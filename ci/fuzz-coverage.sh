@@ -22,7 +22,7 @@ COV=${1:-$SRC/build-coverage}
 FUZZ=${2:-$SRC/build-fuzz}
 WORK=${FUZZ_WORK_DIR:-$FUZZ/fuzz-work}
 SPEED_SECONDS=${SPEED_SECONDS:-20}
-TARGETS="wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp config stack tcp_sm"
+TARGETS="wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp config pcap_reader stack tcp_sm"
 LLVM_COV=${LLVM_COV:-llvm-cov}
 LLVM_PROFDATA=${LLVM_PROFDATA:-llvm-profdata}
 JOBS=${JOBS:-2}
@@ -40,6 +40,7 @@ configure_in() { # dir, configure arguments...
 
 # ---- coverage ----
 configure_in "$COV" --enable-coverage
+grep -q '^#define HAVE_PCAP 1' "$COV/config.h" || TARGETS=$(echo "$TARGETS" | sed 's/pcap_reader//')
 progs=""
 for t in $TARGETS; do progs="$progs fuzz/fuzz_$t"; done
 make -C "$COV" -j"$JOBS" $progs >"$COV/fuzz-coverage-build.log" 2>&1 ||
@@ -69,7 +70,16 @@ print(pct(lc, lt), pct(bc, bt))
 ' "$pat"
 }
 
-printf '\n%-10s %8s %8s   %8s %8s   %s\n' target wire-ln wire-br inet-ln inet-br inputs
+# The module a target is about besides src/wire and src/inet, for its own columns.
+own_files() {
+    case $1 in
+    config) echo '/src/core/config\.c$' ;;
+    pcap_reader) echo '/pcap/reader\.c$' ;;
+    *) echo '' ;;
+    esac
+}
+
+printf '\n%-11s %8s %8s   %8s %8s   %8s %8s %-16s %s\n' target wire-ln wire-br inet-ln inet-br own-ln own-br "(own)" inputs
 for t in $TARGETS; do
     dirs="$SRC/fuzz/corpus/$t $SRC/fuzz/regressions/$t"
     [ -d "$WORK/corpus/$t" ] && dirs="$dirs $WORK/corpus/$t"
@@ -79,7 +89,11 @@ for t in $TARGETS; do
     "$LLVM_PROFDATA" merge -sparse "$prof/$t.profraw" -o "$prof/$t.profdata"
     w=$(totals '/src/wire/[^/]*\.c$' "$COV/fuzz/fuzz_$t" -instr-profile="$prof/$t.profdata")
     i=$(totals '/src/inet/[^/]*\.c$' "$COV/fuzz/fuzz_$t" -instr-profile="$prof/$t.profdata")
-    printf '%-10s %8s %8s   %8s %8s   %s\n' "$t" ${w:-- -} ${i:-- -} "$n"
+    pat=$(own_files "$t")
+    o="- -"
+    [ -z "$pat" ] || o=$(totals "$pat" "$COV/fuzz/fuzz_$t" -instr-profile="$prof/$t.profdata")
+    own=$(echo "$pat" | sed 's/\\//g; s/[$^]//g; s|^/||')
+    printf '%-11s %8s %8s   %8s %8s   %8s %8s %-16s %s\n' "$t" ${w:-- -} ${i:-- -} ${o:-- -} "${own:--}" "$n"
 done
 
 if [ -n "$tcp_files" ]; then
