@@ -48,6 +48,7 @@ struct mg_arp_cache {
     struct mg_inet *inet;
     struct arp_entry *entries;
     uint32_t cap, dynamic_count;
+    uint32_t used; /* entries[used..cap) were never taken: walks stop at used */
     uint64_t next_born;
     int32_t buckets[ARP_BUCKETS];
 };
@@ -96,7 +97,7 @@ static void remove_entry(struct mg_arp_cache *c, struct arp_entry *e) {
 
 static struct arp_entry *oldest_dynamic(struct mg_arp_cache *c) {
     struct arp_entry *oldest = NULL;
-    for (uint32_t i = 0; i < c->cap; i++) {
+    for (uint32_t i = 0; i < c->used; i++) {
         struct arp_entry *e = &c->entries[i];
         if (e->state != ARP_FREE && e->state != ARP_STATIC && (!oldest || e->born < oldest->born))
             oldest = e;
@@ -120,6 +121,8 @@ static struct arp_entry *insert(struct mg_arp_cache *c, uint32_t addr, enum arp_
             e = &c->entries[i];
     if (!e)
         return NULL;
+    if ((uint32_t)(e - c->entries) >= c->used)
+        c->used = (uint32_t)(e - c->entries) + 1;
     memset(e, 0, sizeof(*e));
     e->cache = c;
     e->addr = addr;
@@ -164,7 +167,7 @@ int mg_arp_create(struct mg_inet *inet, struct mg_arp_cache **out) {
 void mg_arp_destroy(struct mg_arp_cache *c) {
     if (!c)
         return;
-    for (uint32_t i = 0; i < c->cap; i++) {
+    for (uint32_t i = 0; i < c->used; i++) {
         struct arp_entry *e = &c->entries[i];
         if (e->state != ARP_FREE) {
             mg_timer_cancel(&c->inet->timers, &e->timer);

@@ -333,6 +333,40 @@ static void test_full_table_evicts_oldest_dynamic(void) {
     peer_teardown(&p);
 }
 
+/* Destroying the cache frees the frames still waiting for a resolution, also in an
+ * entry after ones that were learned, evicted and taken again (the cache walks only
+ * the part of its table ever used). */
+static void test_destroy_frees_waiting_frames(void) {
+    struct mg_config c;
+    peer_config(&c);
+    c.ipv4_netmask = 0xffff0000u;
+    struct peer p;
+    peer_setup(&p, &c);
+    uint8_t f[PEER_FRAME_MAX];
+    const unsigned n = 300; /* past the dynamic capacity: evictions reuse slots */
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t sha[6] = {0x02, 0x10, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+        size_t len =
+            peer_arp_frame(f, MG_ARP_OP_REQUEST, mg_eth_broadcast, sha, 0x0a000100 + i, zero_mac, PEER_STACK_IP);
+        peer_send(&p, f, len);
+        mg_inet_poll(p.inet);
+    }
+    while (peer_recv(&p, f) >= 0) /* the replies */
+        ;
+    struct mg_pool *pool = p.sdev->pool;
+    uint32_t before = pool->in_use;
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(peer_stack_send(&p, 0x0a000800, MG_IPPROTO_TCP, 30, (uint8_t)i), 0);
+    mg_inet_flush(p.inet);
+    expect_request(&p, 0x0a000800);
+    CU_ASSERT_EQUAL(pool->in_use, before + 5);
+    mg_inet_destroy(p.inet, false);
+    CU_ASSERT_EQUAL(pool->in_use, before);
+    mg_netdev_destroy(p.sdev);
+    mg_netdev_destroy(p.pdev);
+    mg_sim_link_destroy(p.link);
+}
+
 static void test_zero_interval_is_floored(void) {
     struct mg_config c;
     peer_config(&c);
@@ -367,6 +401,7 @@ int main(void) {
     CU_add_test(s, "off-link goes through the gateway", test_gateway_is_resolved_for_off_link);
     CU_add_test(s, "a zero request interval is floored", test_zero_interval_is_floored);
     CU_add_test(s, "full table evicts the oldest dynamic entry", test_full_table_evicts_oldest_dynamic);
+    CU_add_test(s, "destroy frees the frames waiting for a resolution", test_destroy_frees_waiting_frames);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failures();
