@@ -5,6 +5,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/ci/install-deps.sh"
+# Hugepages for the DPDK tests when this machine lets us (never fails: without them
+# the tests run with --no-huge and say so).
+"$top/ci/hugepages.sh"
 "$top/ci/build.sh" "$top/build" --enable-werror
 cd "$top/build"
 exec "$top/ci/run-echo.sh" "$top/build"

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# ci/test.sh — README command 2: the whole test suite. Installs what is missing, then
-# builds twice — with -Werror, and with ASan+UBSan — and runs `make check` in both.
+# ci/test.sh — README command 2: the whole test suite. Installs what is missing, sets
+# up hugepages when it can (ci/hugepages.sh), then builds twice — with -Werror, and
+# with ASan+UBSan — and runs `make check` in both.
 # Ends with the suites' combined CUnit summary and one "N passed, N failed" line.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/ci/install-deps.sh" || exit 1
+# Hugepages for the DPDK tests when this machine lets us (never fails: without them
+# the tests run with --no-huge and say so).
+"$top/ci/hugepages.sh"
 status=0
 builds=("$top/build-check:--enable-werror" "$top/build-asan:--enable-werror --enable-sanitizers")
 for spec in "${builds[@]}"; do

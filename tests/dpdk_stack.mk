@@ -6,7 +6,7 @@ if HAVE_CUNIT
 # Two inet stacks over net_ring pairs in one process (with and without faults).
 check_PROGRAMS += tests/unit/test_dpdk_stack
 TESTS += tests/unit/test_dpdk_stack
-tests_unit_test_dpdk_stack_SOURCES = tests/unit/test_dpdk_stack.c
+tests_unit_test_dpdk_stack_SOURCES = tests/unit/test_dpdk_stack.c $(MG_DPDK_TEST_EAL)
 tests_unit_test_dpdk_stack_CFLAGS = $(MG_TEST_CFLAGS) $(DPDK_CFLAGS)
 tests_unit_test_dpdk_stack_LDADD = $(MG_TEST_LIBS) $(DPDK_LIBS) -lrte_net_ring
 endif

@@ -1,13 +1,17 @@
 #!/bin/sh
-# tests/dpdk/margay_info.sh — `margay info` over vdevs, without hugepages: every port
-# is listed with the fields a user needs to fill dpdk.port; bad EAL arguments and a
-# missing hugepage setup are one clear line and exit status 1; help works.
+# tests/dpdk/margay_info.sh — `margay info` over vdevs (on hugepages when the machine
+# has them, --no-huge otherwise): every port is listed with the fields a user needs to
+# fill dpdk.port; bad EAL arguments and a missing hugepage setup are one clear line
+# and exit status 1; help works.
 set -u
 MARGAY="${MARGAY_BUILDDIR:-.}/margay"
-out=$(mktemp) err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
+. "${MARGAY_SRCDIR:-$(dirname "$0")/../..}/tests/dpdk/eal_memory.sh"
+out=$(mktemp) err=$(mktemp) nothuge=$(mktemp -d)
+P=mginfo$$
+trap 'rm -f "$out" "$err"; rmdir "$nothuge"; dpdk_memory_cleanup $P' EXIT
 fail() { echo "FAIL: $*"; echo "--- stdout"; cat "$out"; echo "--- stderr"; cat "$err"; exit 1; }
-EAL="--no-huge -m 256 --no-shconf --no-pci --no-telemetry --log-level=warning"
+dpdk_memory $P 128 || exit 1
+EAL="$DPDK_MEM_ARGS --no-pci --no-telemetry --log-level=warning"
 
 "$MARGAY" info -- $EAL --vdev=net_ring0 --vdev=net_null0 >"$out" 2>"$err" || fail "margay info exited $?"
 grep -q '^DPDK 22\.\|^DPDK [0-9]' "$out" || fail "no DPDK version line"
@@ -32,21 +36,20 @@ grep -q 'no ports: bind a NIC to vfio-pci' "$out" || fail "no-ports hint"
 [ $? -eq 1 ] || fail "bad EAL option: want exit 1"
 grep -q '^margay info: DPDK EAL failed to start: invalid EAL arguments' "$err" || fail "bad EAL option message"
 
-# Without --no-huge on a machine without hugepages: the hint.
-if [ "$(awk '/^HugePages_Total/ {print $2}' /proc/meminfo)" = 0 ]; then
-    "$MARGAY" info -- --no-shconf --no-pci --no-telemetry --vdev=net_null0 >"$out" 2>"$err"
-    [ $? -eq 1 ] || fail "no hugepages: want exit 1"
-    grep -q 'no usable hugepages.*--no-huge' "$err" || fail "no hugepages message"
-else
-    echo "hugepages present: skipping the no-hugepages message check"
-fi
+# Without --no-huge on a machine without hugepages: the hint. Where there are
+# hugepages, EAL is sent to look for them in a directory that is not hugetlbfs.
+huge_dir=
+[ "$(awk '/^HugePages_Total/ {print $2}' /proc/meminfo)" = 0 ] || huge_dir="--huge-dir=$nothuge"
+"$MARGAY" info -- --file-prefix=$P --no-shconf --no-pci --no-telemetry $huge_dir --vdev=net_null0 >"$out" 2>"$err"
+[ $? -eq 1 ] || fail "no hugepages: want exit 1"
+grep -q 'no usable hugepages.*--no-huge' "$err" || fail "no hugepages message"
 
 # EAL arguments from the configuration file.
 cfg=$(mktemp --suffix=.yaml)
-trap 'rm -f "$out" "$err" "$cfg"' EXIT
+trap 'rm -f "$out" "$err" "$cfg"; rmdir "$nothuge"; dpdk_memory_cleanup $P' EXIT
 cat >"$cfg" <<YAML
 dpdk:
-  eal_init: ["--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--no-telemetry", "--log-level=warning", "--vdev=net_null3"]
+  eal_init: [$DPDK_MEM_YAML, "--no-pci", "--no-telemetry", "--log-level=warning", "--vdev=net_null3"]
 YAML
 "$MARGAY" info -c "$cfg" >"$out" 2>"$err" || fail "margay info -c exited $?"
 grep -q '^port 0: net_null3$' "$out" || fail "port from configuration"

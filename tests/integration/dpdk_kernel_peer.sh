@@ -12,10 +12,12 @@
 # real interface; the namespace goes away on exit (trap).
 #
 # Needs root (skips with exit 77 otherwise). Every transfer is bounded by count and by
-# `timeout`. DPDK runs with --no-pci --no-huge and a distinct --file-prefix per process.
+# `timeout`. DPDK runs with --no-pci, on hugepages when the machine has them
+# (--in-memory) or --no-huge, and a distinct --file-prefix per process.
 set -u
 
 B=${MARGAY_BUILDDIR:-.}
+. "${MARGAY_SRCDIR:-$(dirname "$0")/../..}/tests/dpdk/eal_memory.sh"
 EX=$B/examples
 RUN_LIMIT=30
 skip() { echo "SKIP: $*"; exit 77; }
@@ -39,6 +41,8 @@ cleanup() {
     for p in $pids; do wait "$p" 2>/dev/null; done
     ip netns del "$NS" 2>/dev/null
     rm -rf "$tmp"
+    i=1
+    while [ $i -le $run_no ]; do dpdk_memory_cleanup "mgkp$$_$i"; i=$((i + 1)); done
 }
 trap cleanup EXIT INT TERM
 ip netns add "$NS" || skip "cannot create a network namespace"
@@ -53,11 +57,13 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 run_no=0
-# Writes the margay configuration for one process (each its own EAL file prefix).
+# Writes the margay configuration for one process (each its own EAL file prefix) and
+# names it in $cfg.
 # With "static", margay knows the kernel's MAC from the start instead of by ARP: a
 # client starts talking before the test has given the tap its MAC and address.
 margay_config() {
     run_no=$((run_no + 1))
+    dpdk_memory "mgkp$$_$run_no" 256 || exit 1
     arp=
     [ "${1:-}" = static ] && arp="inetstack_config:
   arp_table:
@@ -69,8 +75,8 @@ margay:
 demikernel:
   local_ipv4_addr: $M_ADDR
 dpdk:
-  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry",
-             "--log-level=warning", "--file-prefix=mgkp$$_$run_no", "--vdev=net_tap0,iface=$TAP"]
+  eal_init: ["--no-pci", $DPDK_MEM_YAML, "--no-telemetry", "--log-level=warning",
+             "--vdev=net_tap0,iface=$TAP"]
   port: net_tap0
   rx_descriptors: 256
   tx_descriptors: 256
@@ -78,7 +84,7 @@ dpdk:
   link_timeout_ms: 5000
 $arp
 YAML
-    echo "$tmp/m$run_no.yaml"
+    cfg=$tmp/m$run_no.yaml
 }
 
 # Gives the kernel's end of the tap its MAC and address once margay has created and
@@ -99,7 +105,7 @@ wait_tap() {
 # or just for the tap (clients). Sets $mpid, output in $tmp/$name.out.
 start_margay() {
     name=$1 want_ready=$2; shift 2
-    cfg=$(margay_config)
+    margay_config
     ip netns exec "$NS" env DEMI_LIBOS=inet DEMI_CONFIG="$cfg" timeout $RUN_LIMIT "$EX/margay-example-$name" "$@" \
         >"$tmp/$name.out" 2>"$tmp/$name.err" &
     mpid=$!
@@ -197,7 +203,7 @@ for ex in tcp-ping-pong; do
         --timeout 20 >"$tmp/k-$ex.out" 2>&1 &
     kpid=$!; pids="$pids $kpid"
     sleep 0.3
-    cfg=$(margay_config static)
+    margay_config static
     ip netns exec "$NS" env DEMI_LIBOS=inet DEMI_CONFIG="$cfg" timeout $RUN_LIMIT "$EX/margay-example-$ex" \
         --client $K_ADDR 9000 1000 200 --timeout 20 >"$tmp/$ex.client.out" 2>&1 &
     mpid=$!; pids="$pids $mpid"

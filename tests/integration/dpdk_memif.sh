@@ -5,12 +5,14 @@
 # (64 B, 1 KiB and 1 MiB, every byte checked by both sides) and the TCP echo server
 # with several concurrent clients. (UDP ping-pong is not run: its client binds to the
 # server's address, which only works when both share a host.) The memif socket lives
-# in a private temporary directory; DPDK runs with --no-pci --no-huge and one
+# in a private temporary directory; DPDK runs with --no-pci, on hugepages when the
+# machine has them (--huge-unlink: nothing left behind) or --no-huge, and one
 # --file-prefix per process (memif needs EAL's multi-process channel, so no
-# --no-shconf). Every run is bounded by --timeout and `timeout`.
+# --in-memory or --no-shconf). Every run is bounded by --timeout and `timeout`.
 set -u
 
 B=${MARGAY_BUILDDIR:-.}
+. "${MARGAY_SRCDIR:-$(dirname "$0")/../..}/tests/dpdk/eal_memory.sh"
 EX=$B/examples
 skip() { echo "SKIP: $*"; exit 77; }
 for ex in tcp-ping-pong tcp-echo; do
@@ -23,6 +25,7 @@ spid=
 cleanup() {
     [ -n "$spid" ] && kill "$spid" 2>/dev/null
     rm -rf "$tmp"
+    dpdk_memory_cleanup mgmemif_s$$ mgmemif_c$$
 }
 trap cleanup EXIT INT TERM
 
@@ -33,6 +36,7 @@ pin() { # core: taskset when there is more than one core
 
 # Writes the configuration of one side: role server/client, address, core.
 memif_config() { # role addr core prefix
+    dpdk_memory "$4" 256 multiprocess || exit 1
     cat >"$tmp/$1.yaml" <<YAML
 margay:
   libos: inet
@@ -40,8 +44,7 @@ margay:
 demikernel:
   local_ipv4_addr: $2
 dpdk:
-  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-telemetry", "-l", "$3",
-             "--log-level=warning", "--file-prefix=$4",
+  eal_init: ["--no-pci", $DPDK_MEM_YAML, "--no-telemetry", "-l", "$3", "--log-level=warning",
              "--vdev=net_memif0,role=$1,id=0,socket=$tmp/memif.sock,socket-abstract=no"]
   port: net_memif0
   rx_descriptors: 1024

@@ -1,4 +1,4 @@
-/* tests/unit/test_dpdk_netdev.c — the DPDK netdev over vdevs, without hugepages.
+/* tests/unit/test_dpdk_netdev.c — the DPDK netdev over vdevs, on hugepages or --no-huge.
  * One EAL per process, so the tests run in order in one suite: EAL start, errors
  * (no such port, MTU out of range, pool too small, port busy), then a pair of net_ring
  * ports wired back to back (A's TX ring is B's RX ring) carrying frames of 60..1514
@@ -24,16 +24,11 @@
 #include "drivers/dpdk/dpdk_netdev.h"
 #include "drivers/netdev_open.h"
 #include "inet/netdev.h"
+#include "tests/dpdk/eal_memory.h"
 
-static char *eal_argv[] = {"--no-huge",
-                           "-m",
-                           "512",
-                           "--no-shconf",
-                           "--no-pci",
-                           "--no-telemetry",
-                           "--log-level=warning",
-                           "--vdev=net_null0",
-                           "--vdev=net_ring0"};
+static const char *const eal_extra[] = {"--no-pci", "--no-telemetry", "--log-level=warning", "--vdev=net_null0",
+                                       "--vdev=net_ring0"};
+static struct mg_test_eal eal; /* hugepages when the machine has them, else --no-huge */
 
 static struct mg_netdev *dev_a, *dev_b;
 
@@ -72,7 +67,7 @@ static void test_offload_translation(void) {
 static void test_eal_starts_once(void) {
     char err[512] = "";
     CU_ASSERT_FALSE(mg_dpdk_eal_running());
-    int ret = mg_dpdk_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])), eal_argv, err, sizeof(err));
+    int ret = mg_dpdk_eal_init(eal.argc, eal.argv, err, sizeof(err));
     if (ret != 0)
         fprintf(stderr, "EAL: %s\n", err);
     CU_ASSERT_EQUAL_FATAL(ret, 0);
@@ -493,11 +488,14 @@ static void test_netdev_open_vdev(void) {
 }
 
 int main(void) {
+    if (mg_test_eal_setup(&eal, "test_dpdk_netdev", 256, false, eal_extra,
+                          (int)(sizeof(eal_extra) / sizeof(eal_extra[0]))) != 0)
+        return 1;
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("dpdk_netdev", NULL, NULL);
     CU_add_test(s, "offload flag translation", test_offload_translation);
-    CU_add_test(s, "EAL starts once (--no-huge)", test_eal_starts_once);
+    CU_add_test(s, "EAL starts once", test_eal_starts_once);
     CU_add_test(s, "no such port lists ports", test_no_such_port);
     CU_add_test(s, "MTU out of range", test_mtu_out_of_range);
     CU_add_test(s, "mempool too small", test_mempool_too_small);
@@ -518,5 +516,6 @@ int main(void) {
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     CU_cleanup_registry();
     mg_dpdk_eal_cleanup();
+    mg_test_eal_remove_runtime_dir(&eal);
     return failed ? 1 : 0;
 }

@@ -16,12 +16,14 @@
 #include "core/config.h"
 #include "drivers/dpdk/dpdk_netdev.h"
 #include "inet/netdev.h"
+#include "tests/dpdk/eal_memory.h"
 
 #define NFRAMES 12
 static const uint32_t sizes[NFRAMES] = {60, 64, 100, 128, 333, 512, 777, 1000, 1024, 1400, 1513, 1514};
 
 static char dir[] = "/tmp/mg_dpdk_pcap_XXXXXX";
 static char in_path[64], out_path[64], vdev_arg[200];
+static struct mg_test_eal eal; /* hugepages when the machine has them, else --no-huge */
 
 static void frame_bytes(uint8_t *p, uint32_t len, uint32_t seed) {
     for (uint32_t i = 0; i < len; i++)
@@ -51,11 +53,9 @@ static int write_input(void) {
 static void test_pcap_in_and_out(void) {
     struct mg_config cfg;
     memset(&cfg, 0, sizeof(cfg));
-    char *args[] = {"--no-huge",           "-m",    "256", "--no-shconf", "--no-pci", "--no-telemetry",
-                    "--log-level=warning", vdev_arg};
-    for (unsigned i = 0; i < sizeof(args) / sizeof(args[0]); i++)
-        cfg.eal_args[i] = args[i];
-    cfg.eal_argc = (int)(sizeof(args) / sizeof(args[0]));
+    for (int i = 0; i < eal.argc; i++)
+        cfg.eal_args[i] = eal.argv[i];
+    cfg.eal_argc = eal.argc;
     cfg.dpdk_mempool_size = 1023;
     cfg.dpdk_rx_desc = 128;
     cfg.dpdk_tx_desc = 128;
@@ -116,6 +116,9 @@ int main(void) {
     snprintf(in_path, sizeof(in_path), "%s/in.pcap", dir);
     snprintf(out_path, sizeof(out_path), "%s/out.pcap", dir);
     snprintf(vdev_arg, sizeof(vdev_arg), "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s", in_path, out_path);
+    const char *extra[] = {"--no-pci", "--no-telemetry", "--log-level=warning", vdev_arg};
+    if (mg_test_eal_setup(&eal, "test_dpdk_pcap", 256, false, extra, (int)(sizeof(extra) / sizeof(extra[0]))) != 0)
+        return 1;
     if (write_input() != 0) {
         fprintf(stderr, "cannot write %s\n", in_path);
         return 1;
@@ -129,6 +132,7 @@ int main(void) {
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     CU_cleanup_registry();
     mg_dpdk_eal_cleanup();
+    mg_test_eal_remove_runtime_dir(&eal);
     unlink(in_path);
     unlink(out_path);
     rmdir(dir);

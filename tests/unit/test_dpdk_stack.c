@@ -34,6 +34,7 @@
 #include "inet/netdev.h"
 #include "inet/tcp.h"
 #include "libos/inet/proto.h"
+#include "tests/dpdk/eal_memory.h"
 
 #define SERVER 0
 #define CLIENT 1
@@ -45,8 +46,8 @@
 #define BIG_SIZE (16u << 20)
 #endif
 
-static char *eal_argv[] = {"--no-huge",  "-m", "768", "--no-shconf", "--no-pci", "--no-telemetry",
-                           "--log-level=warning"};
+static const char *const eal_extra[] = {"--no-pci", "--no-telemetry", "--log-level=warning"};
+static struct mg_test_eal eal; /* hugepages when the machine has them, else --no-huge */
 
 /* Two stacks joined by one ring pair. */
 struct pair {
@@ -441,7 +442,7 @@ static void transfer(struct pair *p, size_t size, bool echo) {
 
 static void test_eal_and_pairs(void) {
     char err[512] = "";
-    int rc = mg_dpdk_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])), eal_argv, err, sizeof(err));
+    int rc = mg_dpdk_eal_init(eal.argc, eal.argv, err, sizeof(err));
     if (rc != 0)
         fprintf(stderr, "EAL: %s\n", err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -504,6 +505,9 @@ static void test_teardown(void) {
 }
 
 int main(void) {
+    if (mg_test_eal_setup(&eal, "test_dpdk_stack", 256, false, eal_extra,
+                          (int)(sizeof(eal_extra) / sizeof(eal_extra[0]))) != 0)
+        return 1;
     static const struct mg_test_case cases[] = {
         {"EAL and two net_ring pairs with a stack on each end", test_eal_and_pairs},
         {"echo 1 B .. 64 KiB", test_echo_small},
@@ -516,5 +520,6 @@ int main(void) {
     };
     int rc = mg_run_tests("dpdk_stack", cases);
     mg_dpdk_eal_cleanup();
+    mg_test_eal_remove_runtime_dir(&eal);
     return rc;
 }

@@ -19,6 +19,12 @@ struct mg_inet_libos {
     struct mg_inet *inet;
     struct mg_netdev *dev;
     bool owns_dev;
+    /* A poll-mode device (DPDK: nothing to sleep on, real time) is busy-polled, and
+     * its stack reads call_clock: the runtime's clock read once when each libOS call
+     * begins (libos_inet.c: call_begins), instead of at every timestamp, timer and
+     * RTT sample the call takes. */
+    bool poll_mode;
+    struct mg_clock call_clock;
 };
 
 struct mg_inet_proto_ops {
