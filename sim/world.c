@@ -50,8 +50,14 @@ int margay_sim_nanosleep(const struct timespec *req, struct timespec *rem);
 struct host {
     struct mg_rt *rt;
     struct mg_netdev *dev;
+};
+
+/* The topology's links: host i is joined to the switch by link i. Its capture holds
+ * every frame that crossed it, both ways: what host i sent toward the switch, and
+ * what the switch delivered to host i. */
+struct link_capture {
     struct mg_pcapng pcap;
-    bool pcap_open;
+    bool open;
 };
 
 struct proc {
@@ -82,6 +88,7 @@ struct world {
     struct mg_clock clock;
     struct mg_sim_link *link;
     struct host hosts[MG_SIM_MAX_HOSTS];
+    struct link_capture links[MG_SIM_MAX_HOSTS]; /* link i: host i <-> the switch */
     struct proc procs[MG_SIM_MAX_PROCS];
     struct proc *running;
     struct partition_action actions[2 * MG_SIM_MAX_PARTITIONS];
@@ -167,11 +174,13 @@ static void on_frame(void *ctx, enum mg_sim_tap_event ev, uint64_t time_ns, unsi
         fprintf(w->trace, "%llu.%09llu frame %s %u->%u len %zu\n", (unsigned long long)(t / MG_NS_PER_S),
                 (unsigned long long)(t % MG_NS_PER_S), tap_name(ev), from, to, len);
     }
-    /* Each host's capture shows its port of the switch: what it sent, what reached it. */
-    if (ev == MG_SIM_TAP_TRANSMITTED && w->hosts[from].pcap_open)
-        mg_pcapng_write_frame(&w->hosts[from].pcap, time_ns, frame, len, MG_PCAPNG_DIR_OUT);
-    if (ev == MG_SIM_TAP_DELIVERED && w->hosts[to].pcap_open)
-        mg_pcapng_write_frame(&w->hosts[to].pcap, time_ns, frame, len, MG_PCAPNG_DIR_IN);
+    /* A frame crosses the sender's link when it leaves the host (outbound, as the host
+     * sees it) and the receiver's link when the switch delivers it (inbound). A frame
+     * the fault model loses between two hosts is on the first link only. */
+    if (ev == MG_SIM_TAP_TRANSMITTED && w->links[from].open)
+        mg_pcapng_write_frame(&w->links[from].pcap, time_ns, frame, len, MG_PCAPNG_DIR_OUT);
+    if (ev == MG_SIM_TAP_DELIVERED && w->links[to].open)
+        mg_pcapng_write_frame(&w->links[to].pcap, time_ns, frame, len, MG_PCAPNG_DIR_IN);
 }
 
 /* ---- hosts ---- */
@@ -180,16 +189,17 @@ static uint32_t host_addr(unsigned i) {
     return 0x0a000000u | (i + 1);
 }
 
-static int open_capture(struct world *w, unsigned i) {
+/* <prefix>-link-host<i>-switch.pcapng; the interface inside is named after the link. */
+static int open_link_capture(struct world *w, unsigned i) {
     if (!w->sc->pcap_prefix)
         return 0;
-    char path[4096], ifname[32];
-    snprintf(path, sizeof(path), "%s-host%u.pcapng", w->sc->pcap_prefix, i);
-    snprintf(ifname, sizeof(ifname), "sim%u", i);
-    int rc = mg_pcapng_open(&w->hosts[i].pcap, path, ifname, 65535);
+    char path[4096], link_name[32];
+    snprintf(link_name, sizeof(link_name), "host%u-switch", i);
+    snprintf(path, sizeof(path), "%s-link-%s.pcapng", w->sc->pcap_prefix, link_name);
+    int rc = mg_pcapng_open(&w->links[i].pcap, path, link_name, 65535);
     if (rc < 0)
         return rc;
-    w->hosts[i].pcap_open = true;
+    w->links[i].open = true;
     return 0;
 }
 
@@ -216,7 +226,7 @@ static int add_host(struct world *w, unsigned i) {
         h->dev = NULL;
         return rc;
     }
-    return open_capture(w, i);
+    return open_link_capture(w, i);
 }
 
 static struct mg_inet *host_inet(struct host *h) {
@@ -503,8 +513,8 @@ static void teardown(struct world *w) {
     for (unsigned i = 0; i < w->sc->nhosts; i++) {
         if (w->hosts[i].rt)
             mg_rt_destroy(w->hosts[i].rt);
-        if (w->hosts[i].pcap_open)
-            mg_pcapng_close(&w->hosts[i].pcap);
+        if (w->links[i].open)
+            mg_pcapng_close(&w->links[i].pcap);
     }
     if (w->link) {
         for (unsigned i = 0; i < w->sc->nhosts; i++) {
