@@ -1,7 +1,8 @@
 # tests/sim.mk — simulator tests: the fault model on links, coroutines and scenario
 # options (CUnit), and scripts that run `margay sim`: a seed sweep of checked
-# transfers under random faults, the examples under loss, and byte-identical
-# captures and traces for the same seed.
+# transfers under random faults, the examples under loss, byte-identical captures
+# (one per link) and traces for the same seed, crashing seeds reported with their
+# replay line, and a short run under valgrind.
 if HAVE_CUNIT
 check_PROGRAMS += tests/unit/test_sim_faults
 TESTS += tests/unit/test_sim_faults
@@ -9,6 +10,8 @@ tests_unit_test_sim_faults_SOURCES = tests/unit/test_sim_faults.c
 tests_unit_test_sim_faults_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_sim_faults_LDADD = $(MG_TEST_LIBS)
 endif
-TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh
+TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
+	tests/sim/crash.sh tests/sim/valgrind.sh
 EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
+	tests/sim/crash.sh tests/sim/valgrind.sh tests/sim/valgrind.supp \
 	tests/sim/sweep.scenario doc/sim-demo.c doc/sim.md
