@@ -14,6 +14,11 @@ TESTS += tests/unit/test_sim_arp
 tests_unit_test_sim_arp_SOURCES = tests/unit/test_sim_arp.c $(MG_SIMHOSTS_SOURCES)
 tests_unit_test_sim_arp_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_sim_arp_LDADD = $(MG_TEST_LIBS)
+check_PROGRAMS += tests/unit/test_fault_config
+TESTS += tests/unit/test_fault_config
+tests_unit_test_fault_config_SOURCES = tests/unit/test_fault_config.c $(MG_SIMHOSTS_SOURCES)
+tests_unit_test_fault_config_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_fault_config_LDADD = $(MG_TEST_LIBS)
 endif
 TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
 	tests/sim/crash.sh tests/sim/valgrind.sh

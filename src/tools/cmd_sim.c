@@ -269,8 +269,9 @@ static void on_sanitizer_death(void) {
     struct mg_sim_result r;
     memset(&r, 0, sizeof(r));
     r.outcome = MG_SIM_FAILED;
-    snprintf(r.why, sizeof(r.why), "sanitizer report (AddressSanitizer/UndefinedBehaviorSanitizer; it is on the "
-                                   "run's stderr: replay the seed without --quiet to see it)");
+    snprintf(r.why, sizeof(r.why),
+             "sanitizer report (AddressSanitizer/UndefinedBehaviorSanitizer; it is on the "
+             "run's stderr: replay the seed without --quiet to see it)");
     send_result(&r);
 }
 #endif
@@ -303,10 +304,10 @@ static void signal_name(int sig, char *buf, size_t len) {
         int sig;
         const char *name;
     } names[] = {
-        {SIGSEGV, "SIGSEGV"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGILL, "SIGILL"},
-        {SIGTRAP, "SIGTRAP"}, {SIGSYS, "SIGSYS"},   {SIGKILL, "SIGKILL"}, {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},
-        {SIGQUIT, "SIGQUIT"}, {SIGHUP, "SIGHUP"},   {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGXCPU, "SIGXCPU"},
-        {SIGXFSZ, "SIGXFSZ"},
+        {SIGSEGV, "SIGSEGV"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGSYS, "SIGSYS"},   {SIGKILL, "SIGKILL"},
+        {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGHUP, "SIGHUP"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (names[i].sig == sig) {
