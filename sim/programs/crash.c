@@ -1,12 +1,13 @@
 /* sim/programs/crash.c — a PDPIX program that fails on purpose, to test how `margay sim`
  * reports a seed whose run crashes rather than exits:
  *
- *   crash [--after-ms N] [--how segv|abort|overflow|exit] [--seed S --only-seed K]
+ *   crash [--after-ms N] [--how segv|abort|overflow|leak|exit] [--seed S --only-seed K]
  *
  * It initialises PDPIX, sleeps N milliseconds (simulated time inside the simulator),
  * then dies as --how says: segv raises SIGSEGV, abort calls abort(), overflow reads
  * one byte past a heap block (a report under AddressSanitizer; nothing visible
- * without it), exit exits with status 3. With --only-seed K it does so only when
+ * without it), leak loses a heap block and exits 0 (LeakSanitizer's or valgrind's
+ * business), exit exits with status 3. With --only-seed K it does so only when
  * --seed S (pass "{seed}") equals K, and otherwise exits 0, so a sweep has seeds
  * that pass around the one that crashes. Nothing here knows about the simulator. */
 #include <demi/libos.h>
@@ -17,7 +18,7 @@
 #include <unistd.h>
 
 static void usage(void) {
-    fprintf(stderr, "usage: crash [--after-ms N] [--how segv|abort|overflow|exit] [--seed S --only-seed K]\n");
+    fprintf(stderr, "usage: crash [--after-ms N] [--how segv|abort|overflow|leak|exit] [--seed S --only-seed K]\n");
     exit(2);
 }
 
@@ -40,6 +41,17 @@ static int read_past_the_end(void) {
     int value = block[index];
     free(block);
     return value;
+}
+
+/* Where the leaked block's address lives until it is forgotten (volatile: the
+ * allocation must happen). */
+static void *volatile leaked;
+
+static void lose_a_block(void) {
+    leaked = malloc(4096);
+    if (leaked)
+        memset(leaked, 7, 4096);
+    leaked = NULL;
 }
 
 int main(int argc, char **argv) {
@@ -79,6 +91,8 @@ int main(int argc, char **argv) {
         abort();
     else if (!strcmp(how, "overflow"))
         printf("crash: read %d past the end\n", read_past_the_end());
+    else if (!strcmp(how, "leak"))
+        lose_a_block();
     else if (!strcmp(how, "exit"))
         exit(3);
     else

@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/sim/crash.sh — a seed whose run crashes is a failed seed with a replay line, not
 # a dead `margay sim`: one --seed and a sweep, with sim/programs/crash.c dying on
-# purpose (SIGSEGV, SIGABRT, and in a sanitizer build a heap overflow that ASan
-# reports). Checks the verdict lines, the exit status, that the program's own output
-# stays visible for a single seed, and that the replay line reproduces the verdict.
+# purpose (SIGSEGV, SIGABRT; in a sanitizer build also a heap overflow that ASan
+# reports and a leak that LeakSanitizer reports). Checks the verdict lines, the exit
+# status, that the program's own output stays visible for a single seed, and that
+# the replay line reproduces the verdict.
 set -u
 MARGAY=${MARGAY:-./margay}
 [ -x "$MARGAY" ] || { echo "SKIP: $MARGAY is not built"; exit 77; }
@@ -30,6 +31,11 @@ if [ $sanitizers = yes ]; then
     expect_single segv "sanitizer report"
     expect_single overflow "sanitizer report"
     grep -q "AddressSanitizer: heap-buffer-overflow" "$tmp/out" || fail "the sanitizer's report is not shown"
+    # A run that passes but leaks is a failure too (LeakSanitizer in the child).
+    "$MARGAY" sim --seed 3 --proc "0:crash --after-ms 5 --how leak" >"$tmp/out" 2>&1 && fail "--how leak passed"
+    grep -q "why: memory leaked" "$tmp/out" || fail "--how leak: no 'memory leaked' verdict"
+    grep -q "LeakSanitizer: detected memory leaks" "$tmp/out" || fail "--how leak: the report is not shown"
+    echo "PASS: single seed, --how leak: memory leaked"
 else
     expect_single segv "crashed (signal SIGSEGV)"
 fi

@@ -20,9 +20,23 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 # The libtool wrapper script finds the uninstalled library; valgrind runs the binary.
 run=""
 [ -x ./libtool ] && run="./libtool --mode=execute"
-$run valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
-    --suppressions="$srcdir/tests/sim/valgrind.supp" \
-    "$MARGAY" sim --seed 2 --hosts 3 --loss 0.05 --duplicate 0.02 --corrupt 0.02 --reorder 0.05 --jitter 20us \
+vg() {
+    $run valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
+        --suppressions="$srcdir/tests/sim/valgrind.supp" "$@"
+}
+# First, that a memcheck error in a run does fail it: a program that loses a block.
+vg "$MARGAY" sim --seed 1 --proc '0:crash --how leak' >"$tmp/out" 2>&1 && {
+    echo "FAIL: a leaking run passed under valgrind:"
+    sed 's/^/    /' "$tmp/out"
+    exit 1
+}
+grep -q "definitely lost" "$tmp/out" && grep -q "seed 1 FAILED" "$tmp/out" || {
+    echo "FAIL: valgrind's leak report did not fail the seed:"
+    sed 's/^/    /' "$tmp/out"
+    exit 1
+}
+echo "PASS: a leak under valgrind fails the seed"
+vg "$MARGAY" sim --seed 2 --hosts 3 --loss 0.05 --duplicate 0.02 --corrupt 0.02 --reorder 0.05 --jitter 20us \
     --partition 0-2@20ms+300ms \
     --proc "0:xfer --server 10.0.0.1 80 --conns 3" \
     --proc "1:xfer --client 10.0.0.1 80 --conns 2 --min 20000 --max 120000 --seed 3" \
