@@ -452,6 +452,19 @@ static uint64_t next_event(struct world *w) {
     return t;
 }
 
+/* For a hang's message: what each host's TCP still holds and how many connections it
+ * gave up on, so a connection one side abandoned (the other waits on, forever, as TCP
+ * without keepalive does) is told apart from one that stalled. */
+static void describe_tcp(struct world *w, char *buf, size_t len) {
+    size_t used = (size_t)snprintf(buf, len, "; TCP connections held (timed out) per host:");
+    for (unsigned i = 0; i < w->sc->nhosts && used < len; i++) {
+        const struct mg_tcp_layer *tcp = host_inet(&w->hosts[i])->tcp;
+        unsigned held = tcp ? mg_tcp_connection_count(tcp) : 0;
+        unsigned long long timed_out = tcp ? (unsigned long long)mg_tcp_stats(tcp)->conns_timed_out : 0;
+        used += (size_t)snprintf(buf + used, len - used, " %u (%llu)", held, timed_out);
+    }
+}
+
 /* Nothing happened this round: move the clock. False when the run must stop. */
 static bool advance(struct world *w) {
     uint64_t now = now_ns(w);
@@ -459,15 +472,19 @@ static bool advance(struct world *w) {
     uint64_t hang = w->sc->hang_ns ? w->sc->hang_ns : DEFAULT_HANG_NS;
     uint64_t next = next_event(w);
     if (next == UINT64_MAX && !required_done(w)) {
-        fail(w, "hang: every process is blocked forever and nothing is left to happen");
+        char tcp[160];
+        describe_tcp(w, tcp, sizeof(tcp));
+        fail(w, "hang: every process is blocked forever and nothing is left to happen%s", tcp);
         return false;
     }
     if (next <= now)
         next = now + 1; /* something claims to be due yet did nothing: keep time moving */
     if (next > w->last_progress_ns + hang) {
         mg_clock_set(&w->clock, w->last_progress_ns + hang);
-        fail(w, "hang: no process made progress for %llu s of simulated time",
-             (unsigned long long)(hang / MG_NS_PER_S));
+        char tcp[160];
+        describe_tcp(w, tcp, sizeof(tcp));
+        fail(w, "hang: no process made progress for %llu s of simulated time%s",
+             (unsigned long long)(hang / MG_NS_PER_S), tcp);
         return false;
     }
     if (next > START_NS + duration) {

@@ -14,8 +14,15 @@
  * from the neighbour for a whole lifetime, and even then frames keep going to the
  * known address while it is checked in the background, as RFC 1122 2.3.2.1 suggests:
  * unicast requests to that address, arp_request_retries + 1 of them one interval
- * apart; an answer, or traffic from the neighbour, makes it reachable again, and
- * silence makes it failed. The
+ * apart; an answer, or traffic from the neighbour, makes it reachable again. Silence
+ * makes it failed (the transports hear of it), but once an address is known, frames
+ * are never held back nor refused for it: they go to the last known address, and the
+ * first send after the failure's hold asks again by broadcast, in the background.
+ * Under heavy loss a silent neighbour has far more likely lost our requests or its
+ * answers than changed its address, and a new address is learned the moment any ARP
+ * packet from it arrives; so a retransmission is never spent waiting for ARP. Only
+ * frames to a neighbour never resolved wait for an answer (or are refused during the
+ * hold after a failed resolution). The
  * table is a fixed array sized at creation with a hash index, so lookups on the
  * transmit path allocate nothing; when it is full the oldest dynamic entry goes.
  * Failure is reported to every registered transport (TCP fails its connects with
@@ -38,16 +45,17 @@ enum arp_state {
     ARP_INCOMPLETE,
     ARP_REACHABLE,
     ARP_FAILED,
-    ARP_PROBING, /* reachable, lifetime over: still used while unicast requests check it */
+    ARP_PROBING, /* known address, checked in the background while frames still use it */
 };
 
 struct arp_entry {
     struct mg_arp_cache *cache;
     uint32_t addr;
     uint8_t mac[MG_ETH_ALEN];
-    uint8_t state;       /* enum arp_state */
-    bool mac_known;      /* mac holds the address the neighbour last answered with */
-    bool notify_pending; /* failed: transports not told yet */
+    uint8_t state;        /* enum arp_state */
+    bool mac_known;       /* mac holds the address the neighbour last answered with */
+    bool probe_broadcast; /* probing after a failure: ask everyone, the address may have moved */
+    bool notify_pending;  /* failed: transports not told yet */
     uint32_t requests_sent;
     uint64_t expires_ns; /* reachable: TTL end; failed: when to forget the failure */
     uint64_t born;       /* creation order, for eviction */
@@ -236,10 +244,11 @@ static void send_arp(struct mg_inet *inet, uint16_t op, const uint8_t *eth_dst, 
 }
 
 /* A broadcast request while resolving; a unicast one to the known address while
- * probing (RFC 1122 2.3.2.1: no broadcast to re-check a neighbour we know). */
+ * probing an expired entry (RFC 1122 2.3.2.1: no broadcast to re-check a neighbour
+ * we know), a broadcast again once such a check failed. */
 static void send_request(struct mg_inet *inet, struct arp_entry *e) {
     static const uint8_t unknown[MG_ETH_ALEN] = {0};
-    if (e->state == ARP_PROBING)
+    if (e->state == ARP_PROBING && !e->probe_broadcast)
         send_arp(inet, MG_ARP_OP_REQUEST, e->mac, e->mac, e->addr);
     else
         send_arp(inet, MG_ARP_OP_REQUEST, mg_eth_broadcast, unknown, e->addr);
@@ -253,10 +262,12 @@ static void start_resolution(struct mg_inet *inet, struct arp_entry *e) {
     send_request(inet, e);
 }
 
-/* The lifetime of a reachable entry is over and a frame is going to it: check the
- * neighbour while the frames keep using its address. */
-static void start_probe(struct mg_inet *inet, struct arp_entry *e) {
+/* A frame is going to a neighbour whose address we know but whose entry is expired
+ * (unicast probes) or failed (broadcast): check it while the frames keep using the
+ * address. */
+static void start_probe(struct mg_inet *inet, struct arp_entry *e, bool broadcast) {
     e->state = ARP_PROBING;
+    e->probe_broadcast = broadcast;
     e->requests_sent = 0;
     send_request(inet, e);
 }
@@ -364,11 +375,15 @@ int mg_arp_output(struct mg_inet *inet, uint32_t next_hop, struct mg_buf *frame)
     struct arp_entry *e = find(c, next_hop);
     if (e && e->state == ARP_FAILED && now >= e->expires_ns) {
         /* The failure is old: ask again, in place, so the entry keeps the address it
-         * last had (traffic from it can still confirm it). */
-        if (!inet->cfg.disable_arp)
+         * last had (traffic from it can still confirm it, and frames use it). */
+        if (inet->cfg.disable_arp) {
+            remove_entry(c, e);
+            e = NULL;
+        } else if (!e->mac_known) {
             return resolve_then_send(inet, e, frame);
-        remove_entry(c, e);
-        e = NULL;
+        } else {
+            start_probe(inet, e, true);
+        }
     }
     if (!e) {
         if (inet->cfg.disable_arp)
@@ -381,18 +396,21 @@ int mg_arp_output(struct mg_inet *inet, uint32_t next_hop, struct mg_buf *frame)
     switch (e->state) {
     case ARP_REACHABLE:
         if (now >= e->expires_ns)
-            start_probe(inet, e); /* the frame still goes out, to the address we know */
-        /* fall through */
+            start_probe(inet, e, false); /* the frame still goes out, to the address we know */
+        break;
     case ARP_PROBING:
     case ARP_STATIC:
-        memcpy(frame->data, e->mac, MG_ETH_ALEN);
-        mg_inet_queue_frame(inet, frame);
-        return 0;
+        break;
     case ARP_INCOMPLETE:
         return queue_pending(inet, e, frame);
-    default:
-        return refuse(inet, frame);
+    default: /* failed: within the hold, refused unless we know where it was */
+        if (!e->mac_known)
+            return refuse(inet, frame);
+        break;
     }
+    memcpy(frame->data, e->mac, MG_ETH_ALEN);
+    mg_inet_queue_frame(inet, frame);
+    return 0;
 }
 
 void mg_arp_confirm(struct mg_inet *inet, uint32_t src, const uint8_t *mac) {

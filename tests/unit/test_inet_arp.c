@@ -328,10 +328,11 @@ static void test_traffic_from_the_neighbour_confirms(void) {
     peer_teardown(&p);
 }
 
-/* A neighbour that answers no probe fails like an unresolved one (transports told),
- * and the next send after the hold resolves again by broadcast, the frame waiting;
- * traffic from the old address revives the entry too. */
-static void test_unanswered_probes_fail(void) {
+/* A neighbour that answers no probe fails like an unresolved one (the transports are
+ * told), yet frames keep going to its last address: during the hold without a
+ * request, after it with a broadcast request in the background (the address may have
+ * moved). Traffic from the old address makes it reachable again. */
+static void test_unanswered_probes_fail_frames_still_sent(void) {
     struct mg_config c;
     ttl_config(&c);
     struct peer p;
@@ -349,16 +350,51 @@ static void test_unanswered_probes_fail(void) {
     CU_ASSERT_EQUAL(p.failed_calls, 0);
     peer_advance(&p, 100 * MG_NS_PER_MS);
     CU_ASSERT_EQUAL(p.failed_calls, 1);
+    CU_ASSERT_EQUAL(p.failed_addr, PEER_IP);
     CU_ASSERT_EQUAL(p.inet->stats.arp_resolution_failures, 1);
-    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 2), -EHOSTUNREACH);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    /* Within the hold: the frame goes to the last address, no request. */
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 2), 0);
+    mg_inet_flush(p.inet);
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 2);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 3);
+    /* After it: a broadcast request, and the frame at once all the same. */
     peer_advance(&p, 100 * MG_NS_PER_MS);
     CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 3), 0);
     mg_inet_flush(p.inet);
-    expect_request(&p, PEER_IP);               /* broadcast: the address may have changed */
-    CU_ASSERT_EQUAL(peer_count_frames(&p), 0); /* the frame waits */
-    peer_datagram_from(&p, p.pmac);            /* the old address speaks: it is there */
+    expect_request(&p, PEER_IP);
     CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 3);
     CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_ARP_UNRESOLVED], 0);
+    peer_datagram_from(&p, p.pmac); /* the old address speaks: it is there */
+    peer_advance(&p, MG_NS_PER_S);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0); /* no further request */
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 4);
+    peer_teardown(&p);
+}
+
+/* A neighbour that answers from a new address (it moved) is learned from its ARP
+ * answer at once, whatever state its entry is in. */
+static void test_moved_neighbour_learned(void) {
+    struct mg_config c;
+    ttl_config(&c);
+    struct peer p;
+    peer_setup(&p, &c);
+    peer_reply(&p, PEER_IP);
+    const uint8_t moved[6] = {0x02, 0, 0, 0, 0, 0x42};
+    uint8_t f[64];
+    size_t n = peer_arp_frame(f, MG_ARP_OP_REPLY, p.smac, moved, PEER_IP, p.smac, PEER_STACK_IP);
+    peer_send(&p, f, n);
+    mg_inet_poll(p.inet);
+    uint8_t mac[6];
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, PEER_IP, mac), 0);
+    CU_ASSERT_EQUAL(memcmp(mac, moved, 6), 0);
+    /* Traffic from the old address no longer confirms the entry. */
+    peer_advance(&p, 1500 * MG_NS_PER_MS);
+    peer_datagram_from(&p, p.pmac);
+    peer_advance(&p, 1500 * MG_NS_PER_MS);
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, PEER_IP, mac), -ENOENT);
     peer_teardown(&p);
 }
 
@@ -484,7 +520,9 @@ int main(void) {
     CU_add_test(s, "pending queue bound", test_pending_queue_bound);
     CU_add_test(s, "an expired entry is used while probed", test_expired_entry_used_while_probed);
     CU_add_test(s, "traffic from the neighbour confirms its entry", test_traffic_from_the_neighbour_confirms);
-    CU_add_test(s, "unanswered probes fail the entry", test_unanswered_probes_fail);
+    CU_add_test(s, "unanswered probes fail the entry, frames still sent",
+                test_unanswered_probes_fail_frames_still_sent);
+    CU_add_test(s, "a neighbour that moved is learned at once", test_moved_neighbour_learned);
     CU_add_test(s, "disable_arp fails unknown neighbours at once", test_disable_arp_fails_unknown_at_once);
     CU_add_test(s, "malformed and unsupported ARP counted", test_malformed_arp_counted);
     CU_add_test(s, "off-link goes through the gateway", test_gateway_is_resolved_for_off_link);
