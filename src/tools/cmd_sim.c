@@ -247,6 +247,12 @@ static void fill_scenario(const struct sim_cmd *c, uint64_t seed, struct mg_sim_
 
 /* ---- one seed in a child process ---- */
 
+#ifdef MARGAY_SANITIZERS
+#define SANITIZER_BUILD 1
+#else
+#define SANITIZER_BUILD 0
+#endif
+
 /* Where the child writes its result. Only the sanitizer's death callback needs it as
  * a global: it is called with no argument, from inside the failing run. */
 static int result_fd = -1;
@@ -346,9 +352,14 @@ static void judge_exit(int status, bool have_result, struct mg_sim_result *r) {
                  "exit: replay the seed to see it)",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     } else {
+        /* A sanitizer that reports, then ends the process, exits with 1; the death
+         * callback above tells ASan's reports apart, but not those of a UBSan runtime
+         * linked on its own (GCC links libubsan beside libasan). */
         snprintf(r->why, sizeof(r->why),
-                 "the simulator exited with status %d before finishing (a sanitizer report or an exit outside "
-                 "a simulated process): replay the seed to see the report",
+                 "%sthe run's process exited with status %d before finishing (replay the seed without --quiet "
+                 "to see why)",
+                 SANITIZER_BUILD ? "sanitizer report, or an exit outside a simulated process: "
+                                 : "an exit outside a simulated process: ",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
 }
