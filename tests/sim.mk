@@ -21,7 +21,8 @@ tests_unit_test_fault_config_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_fault_config_LDADD = $(MG_TEST_LIBS)
 endif
 TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
-	tests/sim/crash.sh tests/sim/valgrind.sh
+	tests/sim/crash.sh tests/sim/valgrind.sh tests/sim/regress.sh
 EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
-	tests/sim/crash.sh tests/sim/valgrind.sh tests/sim/valgrind.supp \
+	tests/sim/crash.sh tests/sim/valgrind.sh tests/sim/valgrind.supp tests/sim/regress.sh \
+	tests/sim/heavy-loss.scenario \
 	tests/sim/sweep.scenario doc/sim-demo.c doc/sim.md
