@@ -44,8 +44,14 @@
 struct host {
     struct mg_rt *rt;
     struct mg_netdev *dev;
+};
+
+/* The topology's links: host i is joined to the switch by link i. Its capture holds
+ * every frame that crossed it, both ways: what host i sent toward the switch, and
+ * what the switch delivered to host i. */
+struct link_capture {
     struct mg_pcapng pcap;
-    bool pcap_open;
+    bool open;
 };
 
 struct proc {
@@ -76,6 +82,7 @@ struct world {
     struct mg_clock clock;
     struct mg_sim_link *link;
     struct host hosts[MG_SIM_MAX_HOSTS];
+    struct link_capture links[MG_SIM_MAX_HOSTS]; /* link i: host i <-> the switch */
     struct proc procs[MG_SIM_MAX_PROCS];
     struct proc *running;
     struct partition_action actions[2 * MG_SIM_MAX_PARTITIONS];
@@ -159,11 +166,13 @@ static void on_frame(void *ctx, enum mg_sim_tap_event ev, uint64_t time_ns, unsi
         fprintf(w->trace, "%llu.%09llu frame %s %u->%u len %zu\n", (unsigned long long)(t / MG_NS_PER_S),
                 (unsigned long long)(t % MG_NS_PER_S), tap_name(ev), from, to, len);
     }
-    /* Each host's capture shows its port of the switch: what it sent, what reached it. */
-    if (ev == MG_SIM_TAP_TRANSMITTED && w->hosts[from].pcap_open)
-        mg_pcapng_write_frame(&w->hosts[from].pcap, time_ns, frame, len, MG_PCAPNG_DIR_OUT);
-    if (ev == MG_SIM_TAP_DELIVERED && w->hosts[to].pcap_open)
-        mg_pcapng_write_frame(&w->hosts[to].pcap, time_ns, frame, len, MG_PCAPNG_DIR_IN);
+    /* A frame crosses the sender's link when it leaves the host (outbound, as the host
+     * sees it) and the receiver's link when the switch delivers it (inbound). A frame
+     * the fault model loses between two hosts is on the first link only. */
+    if (ev == MG_SIM_TAP_TRANSMITTED && w->links[from].open)
+        mg_pcapng_write_frame(&w->links[from].pcap, time_ns, frame, len, MG_PCAPNG_DIR_OUT);
+    if (ev == MG_SIM_TAP_DELIVERED && w->links[to].open)
+        mg_pcapng_write_frame(&w->links[to].pcap, time_ns, frame, len, MG_PCAPNG_DIR_IN);
 }
 
 /* ---- hosts ---- */
@@ -172,16 +181,17 @@ static uint32_t host_addr(unsigned i) {
     return 0x0a000000u | (i + 1);
 }
 
-static int open_capture(struct world *w, unsigned i) {
+/* <prefix>-link-host<i>-switch.pcapng; the interface inside is named after the link. */
+static int open_link_capture(struct world *w, unsigned i) {
     if (!w->sc->pcap_prefix)
         return 0;
-    char path[4096], ifname[32];
-    snprintf(path, sizeof(path), "%s-host%u.pcapng", w->sc->pcap_prefix, i);
-    snprintf(ifname, sizeof(ifname), "sim%u", i);
-    int rc = mg_pcapng_open(&w->hosts[i].pcap, path, ifname, 65535);
+    char path[4096], link_name[32];
+    snprintf(link_name, sizeof(link_name), "host%u-switch", i);
+    snprintf(path, sizeof(path), "%s-link-%s.pcapng", w->sc->pcap_prefix, link_name);
+    int rc = mg_pcapng_open(&w->links[i].pcap, path, link_name, 65535);
     if (rc < 0)
         return rc;
-    w->hosts[i].pcap_open = true;
+    w->links[i].open = true;
     return 0;
 }
 
@@ -208,7 +218,7 @@ static int add_host(struct world *w, unsigned i) {
         h->dev = NULL;
         return rc;
     }
-    return open_capture(w, i);
+    return open_link_capture(w, i);
 }
 
 static struct mg_inet *host_inet(struct host *h) {
@@ -434,6 +444,19 @@ static uint64_t next_event(struct world *w) {
     return t;
 }
 
+/* For a hang's message: what each host's TCP still holds and how many connections it
+ * gave up on, so a connection one side abandoned (the other waits on, forever, as TCP
+ * without keepalive does) is told apart from one that stalled. */
+static void describe_tcp(struct world *w, char *buf, size_t len) {
+    size_t used = (size_t)snprintf(buf, len, "; TCP connections held (timed out) per host:");
+    for (unsigned i = 0; i < w->sc->nhosts && used < len; i++) {
+        const struct mg_tcp_layer *tcp = host_inet(&w->hosts[i])->tcp;
+        unsigned held = tcp ? mg_tcp_connection_count(tcp) : 0;
+        unsigned long long timed_out = tcp ? (unsigned long long)mg_tcp_stats(tcp)->conns_timed_out : 0;
+        used += (size_t)snprintf(buf + used, len - used, " %u (%llu)", held, timed_out);
+    }
+}
+
 /* Nothing happened this round: move the clock. False when the run must stop. */
 static bool advance(struct world *w) {
     uint64_t now = now_ns(w);
@@ -441,15 +464,19 @@ static bool advance(struct world *w) {
     uint64_t hang = w->sc->hang_ns ? w->sc->hang_ns : DEFAULT_HANG_NS;
     uint64_t next = next_event(w);
     if (next == UINT64_MAX && !required_done(w)) {
-        fail(w, "hang: every process is blocked forever and nothing is left to happen");
+        char tcp[160];
+        describe_tcp(w, tcp, sizeof(tcp));
+        fail(w, "hang: every process is blocked forever and nothing is left to happen%s", tcp);
         return false;
     }
     if (next <= now)
         next = now + 1; /* something claims to be due yet did nothing: keep time moving */
     if (next > w->last_progress_ns + hang) {
         mg_clock_set(&w->clock, w->last_progress_ns + hang);
-        fail(w, "hang: no process made progress for %llu s of simulated time",
-             (unsigned long long)(hang / MG_NS_PER_S));
+        char tcp[160];
+        describe_tcp(w, tcp, sizeof(tcp));
+        fail(w, "hang: no process made progress for %llu s of simulated time%s",
+             (unsigned long long)(hang / MG_NS_PER_S), tcp);
         return false;
     }
     if (next > START_NS + duration) {
@@ -495,8 +522,8 @@ static void teardown(struct world *w) {
     for (unsigned i = 0; i < w->sc->nhosts; i++) {
         if (w->hosts[i].rt)
             mg_rt_destroy(w->hosts[i].rt);
-        if (w->hosts[i].pcap_open)
-            mg_pcapng_close(&w->hosts[i].pcap);
+        if (w->links[i].open)
+            mg_pcapng_close(&w->links[i].pcap);
     }
     if (w->link) {
         for (unsigned i = 0; i < w->sc->nhosts; i++) {

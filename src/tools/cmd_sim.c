@@ -2,10 +2,11 @@
  * for one seed or a sweep of seeds, and prints for every failure the one command line
  * that replays exactly that run.
  *
- * One seed runs in this process, with the programs' output visible. A sweep runs each
- * seed in a child process (fork), so that a crash, an assertion or a sanitizer report
- * in one seed is recorded as that seed's failure and the sweep goes on; the child
- * sends its result back through a pipe. */
+ * Every seed runs in a child process (fork), a single --seed as much as each seed of a
+ * sweep, so that a crash, an assertion or a sanitizer report is recorded as that seed's
+ * failure with its replay line instead of taking `margay sim` down; the child sends its
+ * result back through a pipe. A single seed shows the programs' output (and any
+ * report) unless --quiet; a sweep hides it unless --verbose. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,6 +20,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef MARGAY_SANITIZERS
+#include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "sim/program.h"
 #include "sim/programs/builtin.h"
@@ -57,7 +63,8 @@ void mg_cmd_sim_usage(FILE *out) {
             "  --random-faults [--max-loss P]  per seed: random loss <= P (0.3), duplication,\n"
             "                                  corruption, reordering, jitter, a partition that heals\n"
             "checks and limits: --duration D (600s) --hang D (120s of no progress)\n"
-            "output: --pcap PREFIX (PREFIX-seedN-hostI.pcapng) --trace FILE|- [--trace-frames]\n"
+            "output: --pcap PREFIX (one capture per link: PREFIX-seedN-link-hostI-switch.pcapng)\n"
+            "        --trace FILE|- [--trace-frames]\n"
             "        --quiet (hide the programs' output; default in sweeps) --verbose\n"
             "        --list-programs\n"
             "your own program: --load ./PROG.so (a PDPIX program compiled with\n"
@@ -225,97 +232,188 @@ static void fill_scenario(const struct sim_cmd *c, uint64_t seed, struct mg_sim_
     }
 }
 
-static int run_one(struct sim_cmd *c) {
-    struct mg_sim_scenario sc;
-    char pcap[4096];
-    fill_scenario(c, c->seed_first, &sc, pcap, sizeof(pcap));
-    int saved_out = -1, saved_err = -1;
+/* ---- one seed in a child process ---- */
+
+#ifdef MARGAY_SANITIZERS
+#define SANITIZER_BUILD 1
+#else
+#define SANITIZER_BUILD 0
+#endif
+
+/* Where the child writes its result. Only the sanitizer's death callback needs it as
+ * a global: it is called with no argument, from inside the failing run. */
+static int result_fd = -1;
+
+static void send_result(const struct mg_sim_result *r) {
+    const char *p = (const char *)r;
+    size_t left = sizeof(*r);
+    while (left > 0) {
+        ssize_t n = write(result_fd, p, left);
+        if (n <= 0)
+            return;
+        p += n;
+        left -= (size_t)n;
+    }
+}
+
+#ifdef MARGAY_SANITIZERS
+/* ASan and UBSan call this just before they end the process after a report: the
+ * seed's verdict says so (the report itself went to the run's stderr). */
+static void on_sanitizer_death(void) {
+    struct mg_sim_result r;
+    memset(&r, 0, sizeof(r));
+    r.outcome = MG_SIM_FAILED;
+    snprintf(r.why, sizeof(r.why),
+             "sanitizer report (AddressSanitizer/UndefinedBehaviorSanitizer; it is on the "
+             "run's stderr: replay the seed without --quiet to see it)");
+    send_result(&r);
+}
+#endif
+
+static __attribute__((noreturn)) void child_run(struct sim_cmd *c, uint64_t seed, int fd) {
+    result_fd = fd;
+#ifdef MARGAY_SANITIZERS
+    __sanitizer_set_death_callback(on_sanitizer_death);
+#endif
     if (c->quiet) {
-        fflush(NULL);
-        saved_out = dup(1), saved_err = dup(2);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
         close(null);
     }
-    struct mg_sim_result r;
-    mg_sim_run(&sc, c->seed_first, &r);
-    if (c->quiet) {
-        fflush(NULL);
-        dup2(saved_out, 1);
-        dup2(saved_err, 2);
-        close(saved_out);
-        close(saved_err);
+    struct mg_sim_scenario sc;
+    char pcap[4096];
+    fill_scenario(c, seed, &sc, pcap, sizeof(pcap));
+    struct mg_sim_result res;
+    mg_sim_run(&sc, seed, &res);
+#ifdef MARGAY_SANITIZERS
+    /* _exit below skips LeakSanitizer's check at exit: run it now, on the run's memory. */
+    if (__lsan_do_recoverable_leak_check() && res.outcome == MG_SIM_PASSED) {
+        res.outcome = MG_SIM_FAILED;
+        snprintf(res.why, sizeof(res.why),
+                 "memory leaked (the LeakSanitizer report is on the run's stderr: replay "
+                 "the seed without --quiet to see it)");
     }
-    double ratio = r.wall_s > 0 ? (double)r.sim_ns / 1e9 / r.wall_s : 0;
-    fprintf(stderr, "margay sim: seed %" PRIu64 " %s: %.3f s simulated in %.3f s wall (%.1fx), %" PRIu64 " frames, %" PRIu64 " rounds\n",
-            c->seed_first, r.outcome == MG_SIM_PASSED ? "passed" : "FAILED", (double)r.sim_ns / 1e9, r.wall_s, ratio,
-            r.frames, r.rounds);
-    if (r.outcome != MG_SIM_PASSED) {
-        fprintf(stderr, "  why: %s\n", r.why);
-        print_replay(stderr, c, c->seed_first);
-        return 1;
-    }
-    return 0;
+#endif
+    fflush(NULL);
+    send_result(&res);
+    /* _exit: the parent's atexit work (and its buffers) is not the child's to do. */
+    _exit(0);
 }
 
-/* A sweep's seed in a child: its result, or a description of how it died. */
-static void run_child(struct sim_cmd *c, uint64_t seed, struct mg_sim_result *r) {
+/* Short names of the signals a crashing run dies of ("SIGSEGV"). */
+static void signal_name(int sig, char *buf, size_t len) {
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
+        {SIGSEGV, "SIGSEGV"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGSYS, "SIGSYS"},   {SIGKILL, "SIGKILL"},
+        {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGHUP, "SIGHUP"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].sig == sig) {
+            snprintf(buf, len, "%s", names[i].name);
+            return;
+        }
+    snprintf(buf, len, "%d", sig);
+}
+
+/* The verdict on a child that ended without a result, or that ended badly after it
+ * sent one (valgrind's --error-exitcode, a sanitizer's report at exit). */
+static void judge_exit(int status, bool have_result, struct mg_sim_result *r) {
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (have_result && (clean || r->outcome != MG_SIM_PASSED))
+        return;
+    if (!have_result)
+        memset(r, 0, sizeof(*r));
+    r->outcome = MG_SIM_FAILED;
+    if (WIFSIGNALED(status)) {
+        char name[16];
+        signal_name(WTERMSIG(status), name, sizeof(name));
+        snprintf(r->why, sizeof(r->why), "crashed (signal %s)", name);
+    } else if (have_result) {
+        snprintf(r->why, sizeof(r->why),
+                 "the run passed, then its process exited with status %d (a report of valgrind or a sanitizer at "
+                 "exit: replay the seed to see it)",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    } else {
+        /* A sanitizer that reports, then ends the process, exits with 1; the death
+         * callback above tells ASan's reports apart, but not those of a UBSan runtime
+         * linked on its own (GCC links libubsan beside libasan). */
+        snprintf(r->why, sizeof(r->why),
+                 "%sthe run's process exited with status %d before finishing (replay the seed without --quiet "
+                 "to see why)",
+                 SANITIZER_BUILD ? "sanitizer report, or an exit outside a simulated process: "
+                                 : "an exit outside a simulated process: ",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+}
+
+/* Runs one seed in a child: its result, or how it died. True when the run itself
+ * finished and reported (its times and counts are then meaningful). */
+static bool run_child(struct sim_cmd *c, uint64_t seed, struct mg_sim_result *r) {
     int fds[2];
     memset(r, 0, sizeof(*r));
     if (pipe(fds) != 0) {
         r->outcome = MG_SIM_SETUP_ERROR;
         snprintf(r->why, sizeof(r->why), "pipe: %s", strerror(errno));
-        return;
+        return false;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        if (c->quiet) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-            dup2(null, 2);
-            close(null);
-        }
-        struct mg_sim_scenario sc;
-        char pcap[4096];
-        fill_scenario(c, seed, &sc, pcap, sizeof(pcap));
-        struct mg_sim_result res;
-        mg_sim_run(&sc, seed, &res);
-        fflush(NULL);
-        ssize_t n = write(fds[1], &res, sizeof(res));
-        _exit(n == (ssize_t)sizeof(res) ? 0 : 3);
+        child_run(c, seed, fds[1]);
     }
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
         r->outcome = MG_SIM_SETUP_ERROR;
         snprintf(r->why, sizeof(r->why), "fork: %s", strerror(errno));
-        return;
+        return false;
     }
     size_t got = 0;
     while (got < sizeof(*r)) {
         ssize_t n = read(fds[0], (char *)r + got, sizeof(*r) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break;
         got += (size_t)n;
     }
     close(fds[0]);
     int status = 0;
-    waitpid(pid, &status, 0);
-    if (got == sizeof(*r))
-        return;
-    memset(r, 0, sizeof(*r));
-    r->outcome = MG_SIM_FAILED;
-    if (WIFSIGNALED(status))
-        snprintf(r->why, sizeof(r->why), "crashed with signal %d (%s); replay it to see where", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(r->why, sizeof(r->why),
-                 "the simulator exited with status %d before finishing (a sanitizer report or an exit outside "
-                 "a simulated process); replay it to see the report",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    bool have_result = got == sizeof(*r);
+    judge_exit(status, have_result, r);
+    return have_result && r->wall_s > 0; /* a sanitizer's death callback sends no times */
+}
+
+static int run_one(struct sim_cmd *c) {
+    struct mg_sim_result r;
+    uint64_t seed = c->seed_first;
+    bool finished = run_child(c, seed, &r);
+    if (!finished) {
+        /* It died: there are no times or counts to show, only how. */
+        fprintf(stderr, "margay sim: seed %" PRIu64 " FAILED: %s\n", seed, r.why);
+        print_replay(stderr, c, seed);
+        return 1;
+    }
+    double ratio = r.wall_s > 0 ? (double)r.sim_ns / 1e9 / r.wall_s : 0;
+    fprintf(stderr,
+            "margay sim: seed %" PRIu64 " %s: %.3f s simulated in %.3f s wall (%.1fx), %" PRIu64 " frames, %" PRIu64
+            " rounds\n",
+            seed, r.outcome == MG_SIM_PASSED ? "passed" : "FAILED", (double)r.sim_ns / 1e9, r.wall_s, ratio, r.frames,
+            r.rounds);
+    if (r.outcome != MG_SIM_PASSED) {
+        fprintf(stderr, "  why: %s\n", r.why);
+        print_replay(stderr, c, seed);
+        return 1;
+    }
+    return 0;
 }
 
 static double wall_now(void) {
