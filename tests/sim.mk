@@ -1,5 +1,5 @@
 # tests/sim.mk — simulator tests: the fault model on links, coroutines and scenario
-# options (CUnit), and scripts that run `margay sim`: a seed sweep of checked
+# options (CUnit), coroutine switches on both backends (CUnit), and scripts that run `margay sim`: a seed sweep of checked
 # transfers under random faults, the examples under loss, and byte-identical
 # captures and traces for the same seed.
 if HAVE_CUNIT
@@ -8,6 +8,16 @@ TESTS += tests/unit/test_sim_faults
 tests_unit_test_sim_faults_SOURCES = tests/unit/test_sim_faults.c
 tests_unit_test_sim_faults_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_sim_faults_LDADD = $(MG_TEST_LIBS)
+# Coroutines: the switch this architecture uses (from libmargay), and the ucontext
+# fallback of other architectures compiled in on its own.
+check_PROGRAMS += tests/unit/test_coro tests/unit/test_coro_ucontext
+TESTS += tests/unit/test_coro tests/unit/test_coro_ucontext
+tests_unit_test_coro_SOURCES = tests/unit/test_coro.c
+tests_unit_test_coro_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_coro_LDADD = $(MG_TEST_LIBS)
+tests_unit_test_coro_ucontext_SOURCES = tests/unit/test_coro.c sim/coro.c
+tests_unit_test_coro_ucontext_CFLAGS = $(MG_TEST_CFLAGS) -DMG_CORO_UCONTEXT
+tests_unit_test_coro_ucontext_LDADD = $(CUNIT_LIBS) -lm
 endif
 TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh
 EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
