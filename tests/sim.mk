@@ -18,6 +18,12 @@ tests_unit_test_coro_LDADD = $(MG_TEST_LIBS)
 tests_unit_test_coro_ucontext_SOURCES = tests/unit/test_coro.c sim/coro.c
 tests_unit_test_coro_ucontext_CFLAGS = $(MG_TEST_CFLAGS) -DMG_CORO_UCONTEXT
 tests_unit_test_coro_ucontext_LDADD = $(CUNIT_LIBS) -lm
+# xfer's 16-bytes-at-a-time pattern fill and check against its byte-by-byte definition.
+check_PROGRAMS += tests/unit/test_xfer_pattern
+TESTS += tests/unit/test_xfer_pattern
+tests_unit_test_xfer_pattern_SOURCES = tests/unit/test_xfer_pattern.c
+tests_unit_test_xfer_pattern_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_xfer_pattern_LDADD = $(MG_TEST_LIBS)
 endif
 TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh
 EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
