@@ -17,7 +17,7 @@
 #include "wire/be.h"
 #include "wire/wire.h"
 
-#define SIM_MAX_ENDPOINTS 64
+#define SIM_MAX_ENDPOINTS 64 /* rows_ready is one bit per endpoint */
 #define SIM_MAC_TABLE 256
 #define ETH_MIN_FRAME 60 /* without FCS: shorter frames are padded, as a NIC does */
 #define ETH_VLAN_ROOM 4
@@ -57,10 +57,26 @@ struct mg_sim_link {
     struct mg_rand rand;
     struct endpoint *eps[SIM_MAX_ENDPOINTS];
     unsigned n;
-    struct path paths[SIM_MAX_ENDPOINTS][SIM_MAX_ENDPOINTS];
+    /* paths[from][to]. A row is set to the defaults when first used (path_of), so a
+     * link of a few endpoints touches a few rows, not the whole matrix. */
+    struct path (*paths)[SIM_MAX_ENDPOINTS];
+    uint64_t rows_ready; /* bit `from`: paths[from] is initialised */
     struct mac_entry macs[SIM_MAC_TABLE];
     uint64_t next_seq;
 };
+
+/* ---- paths ---- */
+
+_Static_assert(SIM_MAX_ENDPOINTS <= 64, "rows_ready has one bit per endpoint");
+
+static struct path *path_of(struct mg_sim_link *l, unsigned from, unsigned to) {
+    if (!(l->rows_ready & (1ull << from))) {
+        for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
+            l->paths[from][j] = (struct path){.latency_ns = l->params.latency_ns, .loss = l->params.loss};
+        l->rows_ready |= 1ull << from;
+    }
+    return &l->paths[from][to];
+}
 
 /* ---- per-endpoint heap of frames in flight ---- */
 
@@ -270,7 +286,7 @@ static void send_faulty(struct mg_sim_link *l, struct path *p, unsigned from, un
 }
 
 static void send_to(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len, uint64_t now) {
-    struct path *p = &l->paths[from][to];
+    struct path *p = path_of(l, from, to);
     tap(l, MG_SIM_TAP_SENT, now, from, to, f, len);
     if (p->fault) {
         send_faulty(l, p, from, to, f, len, now);
@@ -405,9 +421,11 @@ int mg_sim_link_create(const struct mg_sim_link_params *params, struct mg_sim_li
         return -ENOMEM;
     l->params = *params;
     mg_rand_seed(&l->rand, params->seed);
-    for (unsigned i = 0; i < SIM_MAX_ENDPOINTS; i++)
-        for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
-            l->paths[i][j] = (struct path){.latency_ns = params->latency_ns, .loss = params->loss, .fault = NULL};
+    l->paths = malloc(SIM_MAX_ENDPOINTS * sizeof(*l->paths));
+    if (!l->paths) {
+        free(l);
+        return -ENOMEM;
+    }
     *out = l;
     return 0;
 }
@@ -420,8 +438,10 @@ void mg_sim_link_destroy(struct mg_sim_link *l) {
         free(l->eps[i]);
     }
     for (unsigned i = 0; i < SIM_MAX_ENDPOINTS; i++)
-        for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
-            free(l->paths[i][j].fault);
+        if (l->rows_ready & (1ull << i))
+            for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
+                free(l->paths[i][j].fault);
+    free(l->paths);
     free(l);
 }
 
@@ -473,8 +493,9 @@ unsigned mg_sim_link_endpoint_count(const struct mg_sim_link *l) {
 int mg_sim_link_set_path(struct mg_sim_link *l, unsigned from, unsigned to, uint64_t latency_ns, double loss) {
     if (from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !(loss >= 0 && loss <= 1))
         return -EINVAL;
-    l->paths[from][to].latency_ns = latency_ns;
-    l->paths[from][to].loss = loss;
+    struct path *p = path_of(l, from, to);
+    p->latency_ns = latency_ns;
+    p->loss = loss;
     return 0;
 }
 
@@ -482,7 +503,7 @@ int mg_sim_link_set_fault(struct mg_sim_link *l, unsigned from, unsigned to, con
                           uint64_t seed) {
     if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS)
         return -EINVAL;
-    struct path *p = &l->paths[from][to];
+    struct path *p = path_of(l, from, to);
     if (!params) {
         free(p->fault);
         p->fault = NULL;
@@ -499,7 +520,7 @@ int mg_sim_link_set_fault(struct mg_sim_link *l, unsigned from, unsigned to, con
 int mg_sim_link_set_partition(struct mg_sim_link *l, unsigned from, unsigned to, bool partitioned) {
     if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS)
         return -EINVAL;
-    struct path *p = &l->paths[from][to];
+    struct path *p = path_of(l, from, to);
     if (!p->fault) {
         struct mg_fault_params fp = {.loss = p->loss, .delay_ns = p->latency_ns};
         /* A seed of its own per direction, derived from the link's. */
@@ -512,7 +533,8 @@ int mg_sim_link_set_partition(struct mg_sim_link *l, unsigned from, unsigned to,
 }
 
 const struct mg_fault_stats *mg_sim_link_fault_stats(const struct mg_sim_link *l, unsigned from, unsigned to) {
-    if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !l->paths[from][to].fault)
+    if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !(l->rows_ready & (1ull << from)) ||
+        !l->paths[from][to].fault)
         return NULL;
     return &l->paths[from][to].fault->stats;
 }
