@@ -1,7 +1,7 @@
 # tests/sim.mk — simulator tests: the fault model on links, coroutines and scenario
 # options (CUnit), coroutine switches on both backends (CUnit), and scripts that run `margay sim`: a seed sweep of checked
-# transfers under random faults, the examples under loss, and byte-identical
-# captures and traces for the same seed.
+# transfers under random faults, the examples under loss, byte-identical captures and
+# traces for the same seed, and the same captures from seeds run many per process.
 if HAVE_CUNIT
 check_PROGRAMS += tests/unit/test_sim_faults
 TESTS += tests/unit/test_sim_faults
@@ -25,6 +25,6 @@ tests_unit_test_xfer_pattern_SOURCES = tests/unit/test_xfer_pattern.c
 tests_unit_test_xfer_pattern_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_xfer_pattern_LDADD = $(MG_TEST_LIBS)
 endif
-TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh
-EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
+TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh tests/sim/reuse.sh
+EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh tests/sim/reuse.sh \
 	tests/sim/sweep.scenario doc/sim-demo.c doc/sim.md

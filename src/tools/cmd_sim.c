@@ -2,21 +2,25 @@
  * for one seed or a sweep of seeds, and prints for every failure the one command line
  * that replays exactly that run.
  *
- * One seed runs in this process, with the programs' output visible. A sweep runs each
- * seed in a child process (fork), so that a crash, an assertion or a sanitizer report
- * in one seed is recorded as that seed's failure and the sweep goes on; the child
- * sends its result back through a pipe. */
+ * One seed runs in this process, with the programs' output visible. A sweep runs its
+ * seeds in child processes (fork), so that a crash, an assertion or a sanitizer report
+ * in one seed is recorded as that seed's failure and the sweep goes on; a child sends
+ * each result back through a pipe. Built-in programs run many seeds per child (see
+ * "workers" below); a failing seed is always run again alone in a fresh child and
+ * reported from there, exactly as its replay line runs it. */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +41,7 @@ struct sim_cmd {
     uint64_t seed_first, seed_last;
     bool sweep;
     bool quiet, verbose;
+    bool fork_each_seed; /* a sweep runs every seed in a fresh child, built-in programs too */
     const char *pcap_prefix, *trace_path;
     int argc;
     char **argv; /* for the replay line */
@@ -59,6 +64,8 @@ void mg_cmd_sim_usage(FILE *out) {
             "checks and limits: --duration D (600s) --hang D (120s of no progress)\n"
             "output: --pcap PREFIX (PREFIX-seedN-hostI.pcapng) --trace FILE|- [--trace-frames]\n"
             "        --quiet (hide the programs' output; default in sweeps) --verbose\n"
+            "        --fork-each-seed (a fresh child process for every seed of a sweep, not only\n"
+            "        for --load programs)\n"
             "        --list-programs\n"
             "your own program: --load ./PROG.so (a PDPIX program compiled with\n"
             "  cc -shared -fPIC -include margay/sim_program.h -DMARGAY_SIM_MAIN=margay_sim_main PROG.c -o PROG.so)\n"
@@ -147,6 +154,10 @@ static int parse_args(struct sim_cmd *c, int argc, char **argv) {
         if (!strcmp(a, "--quiet") || !strcmp(a, "--verbose")) {
             c->quiet = a[2] == 'q';
             c->verbose = !c->quiet;
+            continue;
+        }
+        if (!strcmp(a, "--fork-each-seed")) {
+            c->fork_each_seed = true;
             continue;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -331,6 +342,138 @@ static void run_child(struct sim_cmd *c, uint64_t seed, struct mg_sim_result *r)
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* ---- workers: many seeds per child ---- */
+
+/* A fork costs milliseconds on some machines, and a fresh process pays a page fault
+ * for every page it touches: together far more than the simulation of a short seed.
+ * So a sweep of built-in programs runs its seeds in a worker, a child that runs one
+ * seed after another, each in a world built from nothing, in memory the previous seeds
+ * already faulted in. The built-in programs keep no state between runs; a program
+ * loaded with --load might (globals), so those get a fresh child per seed. If a seed
+ * fails in a worker, or the worker dies in it, the seed runs again alone in a fresh
+ * child and that run is the one reported; should it pass there, the failure came from
+ * state an earlier seed left behind, and is reported as such. */
+#define WORKER_SEEDS 256 /* then a new worker, so whatever leaks cannot pile up */
+
+struct worker {
+    pid_t pid; /* 0: none running */
+    int fd;    /* the parent's end of a socketpair: seeds go down, results come up */
+    unsigned seeds_run;
+};
+
+static bool io_full(int fd, void *buf, size_t len, bool writing) {
+    for (size_t done = 0; done < len;) {
+        ssize_t n = writing ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL)
+                            : read(fd, (char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+static void silence_output(void) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    close(null);
+}
+
+static _Noreturn void worker_main(struct sim_cmd *c, int fd) {
+    if (c->quiet)
+        silence_output();
+#ifdef M_MMAP_THRESHOLD
+    /* Freed memory stays in the heap for the next seed (pools, stacks of buffers). */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+    uint64_t seed;
+    while (io_full(fd, &seed, sizeof(seed), false)) {
+        struct mg_sim_scenario sc;
+        char pcap[4096];
+        fill_scenario(c, seed, &sc, pcap, sizeof(pcap));
+        struct mg_sim_result res;
+        mg_sim_run(&sc, seed, &res);
+        fflush(NULL);
+        if (!io_full(fd, &res, sizeof(res), true))
+            break;
+    }
+    _exit(0);
+}
+
+static void worker_stop(struct worker *w) {
+    if (w->pid <= 0)
+        return;
+    close(w->fd); /* the worker reads end of input and exits */
+    int status;
+    waitpid(w->pid, &status, 0);
+    w->pid = 0;
+}
+
+static bool worker_start(struct sim_cmd *c, struct worker *w) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return false;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        worker_main(c, sv[1]);
+    }
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return false;
+    }
+    *w = (struct worker){.pid = pid, .fd = sv[0]};
+    return true;
+}
+
+/* One seed in the worker (started if need be). False when there is no result: the
+ * worker could not start or died in this seed (it is gone then). */
+static bool worker_run(struct sim_cmd *c, struct worker *w, uint64_t seed, struct mg_sim_result *r) {
+    if (w->pid <= 0 && !worker_start(c, w))
+        return false;
+    if (!io_full(w->fd, &seed, sizeof(seed), true) || !io_full(w->fd, r, sizeof(*r), false)) {
+        worker_stop(w);
+        return false;
+    }
+    if (++w->seeds_run >= WORKER_SEEDS)
+        worker_stop(w);
+    return true;
+}
+
+/* True when every program of the scenario is built in (keeps no state between runs). */
+static bool programs_reusable(const struct sim_cmd *c) {
+    for (unsigned i = 0; i < c->opts.sc.nprocs; i++) {
+        const struct mg_sim_program *p = mg_sim_program_find(c->programs, c->opts.sc.procs[i].argv[0]);
+        if (!p || p >= c->programs + (c->nprograms - c->nloaded))
+            return false;
+    }
+    return true;
+}
+
+/* A sweep's seed: in the worker when allowed, alone in a fresh child otherwise and
+ * whenever it failed in the worker. */
+static void run_seed(struct sim_cmd *c, struct worker *w, bool reuse, uint64_t seed, struct mg_sim_result *r) {
+    bool in_worker = reuse && worker_run(c, w, seed, r);
+    if (in_worker && r->outcome == MG_SIM_PASSED)
+        return;
+    struct mg_sim_result first;
+    if (in_worker)
+        first = *r;
+    run_child(c, seed, r);
+    if (in_worker && r->outcome == MG_SIM_PASSED) {
+        r->outcome = MG_SIM_FAILED;
+        snprintf(r->why, sizeof(r->why),
+                 "failed after other seeds in the same process but passed alone, so an earlier seed left "
+                 "state behind (a global in a program, or a simulator bug); there: %.300s",
+                 first.why);
+    }
+}
+
 static double wall_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -355,9 +498,11 @@ static void progress(uint64_t done, uint64_t total, uint64_t failed) {
 static int run_sweep(struct sim_cmd *c) {
     uint64_t total = c->seed_last - c->seed_first + 1, failed = 0, passed = 0, frames = 0, slowest_seed = 0;
     double sim_s = 0, run_wall = 0, slowest = -1, t0 = wall_now();
+    struct worker worker = {0};
+    bool reuse = !c->fork_each_seed && programs_reusable(c);
     for (uint64_t seed = c->seed_first;; seed++) {
         struct mg_sim_result r;
-        run_child(c, seed, &r);
+        run_seed(c, &worker, reuse, seed, &r);
         if (r.outcome == MG_SIM_PASSED) {
             passed++;
         } else {
@@ -378,6 +523,7 @@ static int run_sweep(struct sim_cmd *c) {
         if (seed == c->seed_last)
             break;
     }
+    worker_stop(&worker); /* before counting the children's CPU time */
     double wall = wall_now() - t0;
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
