@@ -19,8 +19,9 @@
  * after a switch and it reports nonsense or misses real errors. A coroutine's first
  * entry finishes the switch that started it, and a coroutine that ends passes NULL for
  * its fake stack so ASan frees it. Valgrind learns each stack through
- * VALGRIND_STACK_REGISTER. The one piece of state is the running coroutine:
- * coroutines are a property of the simulator's thread, not of any stack instance. */
+ * VALGRIND_STACK_REGISTER. The state here is the running coroutine and a few stacks
+ * kept for reuse: coroutines are a property of the simulator's thread, not of any
+ * stack instance. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -186,6 +187,45 @@ struct mg_coro {
 static struct mg_coro *running;
 static struct coro_ctx scheduler_ctx;
 
+/* ---- stacks ---- */
+
+/* Mappings of destroyed coroutines, kept for the next ones: the simulator creates and
+ * destroys a few coroutines per run, many runs per process, and a fresh mapping costs
+ * mmap, mprotect, munmap and a page fault for every page the stack touches again. */
+#define STACK_CACHE 16
+struct stack_map {
+    void *map;
+    size_t len;
+};
+static struct stack_map stack_cache[STACK_CACHE];
+static unsigned stacks_cached;
+
+/* A mapping of len bytes whose first page is the guard page, or NULL. */
+static void *stack_map_get(size_t len, size_t page) {
+    for (unsigned i = stacks_cached; i-- > 0;) {
+        if (stack_cache[i].len != len)
+            continue;
+        void *map = stack_cache[i].map;
+        stack_cache[i] = stack_cache[--stacks_cached];
+        return map;
+    }
+    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED)
+        return NULL;
+    if (mprotect(map, page, PROT_NONE) != 0) { /* guard page: stacks grow down into it */
+        munmap(map, len);
+        return NULL;
+    }
+    return map;
+}
+
+static void stack_map_put(void *map, size_t len) {
+    if (stacks_cached < STACK_CACHE)
+        stack_cache[stacks_cached++] = (struct stack_map){map, len};
+    else
+        munmap(map, len);
+}
+
 static void switch_to(struct coro_ctx *from, struct coro_ctx *to, const void *to_stack, size_t to_len,
                       bool from_ends, const void **from_stack, size_t *from_len) {
 #ifdef MG_CORO_ASAN
@@ -221,18 +261,17 @@ struct mg_coro *mg_coro_create(mg_coro_fn fn, void *arg, size_t stack_size) {
     size_t len = stack_size ? stack_size : DEFAULT_STACK;
     len = (len + page - 1) / page * page;
     c->map_len = len + page;
-    c->map = mmap(NULL, c->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (c->map == MAP_FAILED) {
+    c->map = stack_map_get(c->map_len, page);
+    if (!c->map) {
         free(c);
         return NULL;
     }
-    mprotect(c->map, page, PROT_NONE); /* guard page: stacks grow down into it */
     c->stack = (uint8_t *)c->map + page;
     c->stack_len = len;
     c->fn = fn;
     c->arg = arg;
     if (ctx_init(&c->ctx, c->stack, c->stack_len, coro_entry) != 0) {
-        munmap(c->map, c->map_len);
+        stack_map_put(c->map, c->map_len);
         free(c);
         return NULL;
     }
@@ -250,10 +289,10 @@ void mg_coro_destroy(struct mg_coro *c) {
 #endif
 #ifdef MG_CORO_ASAN
     /* A coroutine abandoned while suspended leaves its frames' redzones poisoned; the
-     * next mapping at these addresses must not inherit them. */
+     * next coroutine on this stack (or mapping at these addresses) must not inherit them. */
     ASAN_UNPOISON_MEMORY_REGION(c->stack, c->stack_len);
 #endif
-    munmap(c->map, c->map_len);
+    stack_map_put(c->map, c->map_len);
     free(c);
 }
 
