@@ -3,9 +3,11 @@
  *
  * Each receiving endpoint keeps its frames in flight in its own min-heap ordered by
  * (arrival time, send sequence), so delivery order never depends on anything but
- * the sends and the seed. Frames in flight are link-owned copies: the simulator is
- * not a fast path, and copying at send lets the sender's buffer go back to its pool
- * at once, as a NIC completes a transmit. */
+ * the sends and the seed. Frames in flight are link-owned copies: copying at send lets
+ * the sender's buffer go back to its pool at once, as a NIC completes a transmit. A
+ * frame costs two copies (into its event, then into the receiver's buffer) and no
+ * allocation once the link has run a while: delivered events go to a free list, and a
+ * frame that needs padding or checksums filled is prepared in one scratch buffer. */
 #include "sim/link.h"
 
 #include <errno.h>
@@ -27,8 +29,12 @@ struct frame_event {
     uint64_t seq;
     unsigned from;
     uint32_t len;
+    uint32_t room;                 /* bytes[] allocated */
+    struct frame_event *next_free; /* on the link's free list */
     uint8_t bytes[];
 };
+
+#define EVENT_MIN_ROOM 2048 /* a standard frame, so that free events fit most frames */
 
 struct endpoint {
     struct mg_sim_link *link;
@@ -63,6 +69,9 @@ struct mg_sim_link {
     uint64_t rows_ready; /* bit `from`: paths[from] is initialised */
     struct mac_entry macs[SIM_MAC_TABLE];
     uint64_t next_seq;
+    struct frame_event *free_events; /* delivered or dropped, kept for the next frames */
+    uint8_t *scratch;                /* a frame being padded or given its checksums */
+    uint32_t scratch_room;
 };
 
 /* ---- paths ---- */
@@ -76,6 +85,26 @@ static struct path *path_of(struct mg_sim_link *l, unsigned from, unsigned to) {
         l->rows_ready |= 1ull << from;
     }
     return &l->paths[from][to];
+}
+
+/* ---- frame events ---- */
+
+static struct frame_event *event_get(struct mg_sim_link *l, uint32_t len) {
+    struct frame_event *ev = l->free_events;
+    if (ev && ev->room >= len) {
+        l->free_events = ev->next_free;
+        return ev;
+    }
+    uint32_t room = len > EVENT_MIN_ROOM ? len : EVENT_MIN_ROOM;
+    ev = malloc(sizeof(*ev) + room);
+    if (ev)
+        ev->room = room;
+    return ev;
+}
+
+static void event_put(struct mg_sim_link *l, struct frame_event *ev) {
+    ev->next_free = l->free_events;
+    l->free_events = ev;
 }
 
 /* ---- per-endpoint heap of frames in flight ---- */
@@ -246,7 +275,7 @@ static void tap(struct mg_sim_link *l, enum mg_sim_tap_event ev, uint64_t t, uns
 static struct frame_event *enqueue(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len,
                                    uint64_t at) {
     struct endpoint *dst = l->eps[to];
-    struct frame_event *ev = malloc(sizeof(*ev) + len);
+    struct frame_event *ev = event_get(l, len);
     if (!ev) {
         dst->stats.dropped_no_buf++;
         return NULL;
@@ -258,7 +287,7 @@ static struct frame_event *enqueue(struct mg_sim_link *l, unsigned from, unsigne
     memcpy(ev->bytes, f, len);
     if (heap_push(dst, ev) != 0) {
         dst->stats.dropped_no_buf++;
-        free(ev);
+        event_put(l, ev);
         return NULL;
     }
     return ev;
@@ -317,6 +346,27 @@ static void switch_frame(struct mg_sim_link *l, struct endpoint *src, const uint
             send_to(l, src->index, i, f, len, now);
 }
 
+/* The frame as it goes on the wire: padded to the Ethernet minimum, with the checksums
+ * the stack left to the NIC filled in. That is the buffer's own bytes when nothing is
+ * to change (most frames), else a copy in the link's scratch buffer. NULL: no memory. */
+static const uint8_t *wire_frame(struct mg_sim_link *l, const struct mg_buf *b, uint32_t caps) {
+    bool offloaded = b->ol_flags & (MG_BUF_TX_IP_CKSUM | MG_BUF_TX_TCP_CKSUM | MG_BUF_TX_UDP_CKSUM);
+    if (b->len >= ETH_MIN_FRAME && !offloaded)
+        return b->data;
+    uint32_t len = b->len < ETH_MIN_FRAME ? ETH_MIN_FRAME : b->len;
+    if (l->scratch_room < len) {
+        uint8_t *s = realloc(l->scratch, len);
+        if (!s)
+            return NULL;
+        l->scratch = s;
+        l->scratch_room = len;
+    }
+    memcpy(l->scratch, b->data, b->len);
+    memset(l->scratch + b->len, 0, len - b->len);
+    fill_tx_checksums(l->scratch, b->len, b->ol_flags, caps);
+    return l->scratch;
+}
+
 static uint16_t ep_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_t n) {
     struct endpoint *ep = dev->priv;
     struct mg_sim_link *l = ep->link;
@@ -329,21 +379,17 @@ static uint16_t ep_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
             mg_buf_free(b);
             continue;
         }
-        uint32_t len = b->len < ETH_MIN_FRAME ? ETH_MIN_FRAME : b->len;
-        uint8_t *f = calloc(1, len);
+        const uint8_t *f = wire_frame(l, b, dev->caps);
         if (!f) {
             dev->stats.tx_dropped_full++;
             mg_buf_free(b);
             continue;
         }
-        memcpy(f, b->data, b->len);
-        fill_tx_checksums(f, b->len, b->ol_flags, dev->caps);
         ep->stats.sent++;
         dev->stats.tx_frames++;
         dev->stats.tx_bytes += b->len;
-        mg_buf_free(b);
-        switch_frame(l, ep, f, len);
-        free(f);
+        switch_frame(l, ep, f, b->len < ETH_MIN_FRAME ? ETH_MIN_FRAME : b->len);
+        mg_buf_free(b); /* after the switch copied it: f may be its bytes */
     }
     return n;
 }
@@ -363,7 +409,7 @@ static uint16_t ep_rx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
             ep->stats.dropped_no_buf++;
             dev->stats.rx_dropped_no_buf++;
             tap(l, MG_SIM_TAP_NO_BUFFER, ev->time_ns, ev->from, ep->index, ev->bytes, ev->len);
-            free(ev);
+            event_put(l, ev);
             continue;
         }
         memcpy(mg_buf_append(b, ev->len), ev->bytes, ev->len);
@@ -372,7 +418,7 @@ static uint16_t ep_rx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
         dev->stats.rx_frames++;
         dev->stats.rx_bytes += ev->len;
         tap(l, MG_SIM_TAP_DELIVERED, ev->time_ns, ev->from, ep->index, ev->bytes, ev->len);
-        free(ev);
+        event_put(l, ev);
         bufs[got++] = b;
     }
     return got;
@@ -441,6 +487,12 @@ void mg_sim_link_destroy(struct mg_sim_link *l) {
         if (l->rows_ready & (1ull << i))
             for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
                 free(l->paths[i][j].fault);
+    while (l->free_events) {
+        struct frame_event *ev = l->free_events;
+        l->free_events = ev->next_free;
+        free(ev);
+    }
+    free(l->scratch);
     free(l->paths);
     free(l);
 }
