@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -352,12 +353,30 @@ static void run_child(struct sim_cmd *c, uint64_t seed, struct mg_sim_result *r)
  * loaded with --load might (globals), so those get a fresh child per seed. If a seed
  * fails in a worker, or the worker dies in it, the seed runs again alone in a fresh
  * child and that run is the one reported; should it pass there, the failure came from
- * state an earlier seed left behind, and is reported as such. */
-#define WORKER_SEEDS 256 /* then a new worker, so whatever leaks cannot pile up */
+ * state an earlier seed left behind, and is reported as such.
+ *
+ * The worker takes seeds in batches and writes each result into memory it shares with
+ * the parent, then says "done" once per batch: two process switches per batch instead
+ * of per seed. If it dies, the results it finished are there, and the count of them
+ * says which seed it died in. */
+#define BATCH_SEEDS 32
+#define WORKER_SEEDS 4096 /* then a new worker, so whatever leaks cannot pile up */
+
+struct batch_results {
+    uint32_t started; /* seeds of the batch begun: the one in progress is started - 1 */
+    uint32_t done;    /* results[0, done) are final (written before done moves) */
+    struct mg_sim_result results[BATCH_SEEDS];
+};
+
+struct batch_request {
+    uint64_t first;
+    uint32_t count;
+};
 
 struct worker {
-    pid_t pid; /* 0: none running */
-    int fd;    /* the parent's end of a socketpair: seeds go down, results come up */
+    pid_t pid;                    /* 0: none running */
+    int fd;                       /* the parent's end of a socketpair */
+    struct batch_results *shared; /* mapped before the first worker, shared with each */
     unsigned seeds_run;
 };
 
@@ -381,7 +400,7 @@ static void silence_output(void) {
     close(null);
 }
 
-static _Noreturn void worker_main(struct sim_cmd *c, int fd) {
+static _Noreturn void worker_main(struct sim_cmd *c, int fd, struct batch_results *shared) {
     if (c->quiet)
         silence_output();
 #ifdef M_MMAP_THRESHOLD
@@ -389,15 +408,19 @@ static _Noreturn void worker_main(struct sim_cmd *c, int fd) {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
-    uint64_t seed;
-    while (io_full(fd, &seed, sizeof(seed), false)) {
-        struct mg_sim_scenario sc;
-        char pcap[4096];
-        fill_scenario(c, seed, &sc, pcap, sizeof(pcap));
-        struct mg_sim_result res;
-        mg_sim_run(&sc, seed, &res);
-        fflush(NULL);
-        if (!io_full(fd, &res, sizeof(res), true))
+    struct batch_request req;
+    while (io_full(fd, &req, sizeof(req), false) && req.count <= BATCH_SEEDS) {
+        for (uint32_t i = 0; i < req.count; i++) {
+            __atomic_store_n(&shared->started, i + 1, __ATOMIC_RELEASE);
+            struct mg_sim_scenario sc;
+            char pcap[4096];
+            fill_scenario(c, req.first + i, &sc, pcap, sizeof(pcap));
+            mg_sim_run(&sc, req.first + i, &shared->results[i]);
+            fflush(NULL);
+            __atomic_store_n(&shared->done, i + 1, __ATOMIC_RELEASE);
+        }
+        char ok = 1;
+        if (!io_full(fd, &ok, 1, true))
             break;
     }
     _exit(0);
@@ -413,6 +436,12 @@ static void worker_stop(struct worker *w) {
 }
 
 static bool worker_start(struct sim_cmd *c, struct worker *w) {
+    if (!w->shared) {
+        void *m = mmap(NULL, sizeof(*w->shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return false;
+        w->shared = m;
+    }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return false;
@@ -420,29 +449,49 @@ static bool worker_start(struct sim_cmd *c, struct worker *w) {
     pid_t pid = fork();
     if (pid == 0) {
         close(sv[0]);
-        worker_main(c, sv[1]);
+        worker_main(c, sv[1], w->shared);
     }
     close(sv[1]);
     if (pid < 0) {
         close(sv[0]);
         return false;
     }
-    *w = (struct worker){.pid = pid, .fd = sv[0]};
+    w->pid = pid;
+    w->fd = sv[0];
+    w->seeds_run = 0;
     return true;
 }
 
-/* One seed in the worker (started if need be). False when there is no result: the
- * worker could not start or died in this seed (it is gone then). */
-static bool worker_run(struct sim_cmd *c, struct worker *w, uint64_t seed, struct mg_sim_result *r) {
+static void worker_free(struct worker *w) {
+    worker_stop(w);
+    if (w->shared)
+        munmap(w->shared, sizeof(*w->shared));
+    w->shared = NULL;
+}
+
+/* Seeds first.. (at most count) in the worker, started if need be. Returns how many
+ * leading results it filled in. When that is fewer than count, the worker is gone:
+ * *died_in_seed says whether it died running the seed after those (else it died
+ * between seeds, or could not start). */
+static uint32_t worker_run(struct sim_cmd *c, struct worker *w, uint64_t first, uint32_t count,
+                           struct mg_sim_result *out, bool *died_in_seed) {
+    *died_in_seed = false;
     if (w->pid <= 0 && !worker_start(c, w))
-        return false;
-    if (!io_full(w->fd, &seed, sizeof(seed), true) || !io_full(w->fd, r, sizeof(*r), false)) {
+        return 0;
+    struct batch_request req = {.first = first, .count = count};
+    __atomic_store_n(&w->shared->started, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->shared->done, 0, __ATOMIC_RELAXED);
+    char ok;
+    bool finished = io_full(w->fd, &req, sizeof(req), true) && io_full(w->fd, &ok, 1, false);
+    uint32_t done = finished ? count : __atomic_load_n(&w->shared->done, __ATOMIC_ACQUIRE);
+    if (done > count)
+        done = count;
+    *died_in_seed = !finished && __atomic_load_n(&w->shared->started, __ATOMIC_ACQUIRE) > done;
+    memcpy(out, w->shared->results, done * sizeof(*out));
+    w->seeds_run += done;
+    if (!finished || w->seeds_run >= WORKER_SEEDS)
         worker_stop(w);
-        return false;
-    }
-    if (++w->seeds_run >= WORKER_SEEDS)
-        worker_stop(w);
-    return true;
+    return done;
 }
 
 /* True when every program of the scenario is built in (keeps no state between runs). */
@@ -455,22 +504,51 @@ static bool programs_reusable(const struct sim_cmd *c) {
     return true;
 }
 
-/* A sweep's seed: in the worker when allowed, alone in a fresh child otherwise and
- * whenever it failed in the worker. */
-static void run_seed(struct sim_cmd *c, struct worker *w, bool reuse, uint64_t seed, struct mg_sim_result *r) {
-    bool in_worker = reuse && worker_run(c, w, seed, r);
-    if (in_worker && r->outcome == MG_SIM_PASSED)
-        return;
-    struct mg_sim_result first;
-    if (in_worker)
-        first = *r;
+/* A seed that went wrong in a worker, run again alone in a fresh child: that run is
+ * the result. If it passes alone, the worker's failure (`there`, NULL: the worker
+ * died) is still one: what differed was what earlier seeds left in the process. */
+static void rerun_alone(struct sim_cmd *c, uint64_t seed, const char *there, struct mg_sim_result *r) {
     run_child(c, seed, r);
-    if (in_worker && r->outcome == MG_SIM_PASSED) {
-        r->outcome = MG_SIM_FAILED;
+    if (r->outcome != MG_SIM_PASSED)
+        return;
+    r->outcome = MG_SIM_FAILED;
+    if (there)
         snprintf(r->why, sizeof(r->why),
-                 "failed after other seeds in the same process but passed alone, so an earlier seed left "
-                 "state behind (a global in a program, or a simulator bug); there: %.300s",
-                 first.why);
+                 "failed after other seeds in the same process but passed alone, so an earlier seed left state "
+                 "behind (a global in a program, or a simulator bug); there: %.300s",
+                 there);
+    else
+        snprintf(r->why, sizeof(r->why),
+                 "the process running it after other seeds died in it, but it passed alone: an earlier seed left "
+                 "state behind (a global in a program, or a simulator bug), or the process was killed from outside");
+}
+
+/* Seeds first..first+count-1 of a sweep: in the worker when allowed; alone in a fresh
+ * child otherwise, and whenever a seed failed in the worker or the worker died in it. */
+static void run_seeds(struct sim_cmd *c, struct worker *w, bool reuse, uint64_t first, uint32_t count,
+                      struct mg_sim_result *out) {
+    unsigned starts = 0;
+    for (uint32_t i = 0; i < count;) {
+        bool died_in_seed = false;
+        uint32_t got = 0;
+        if (reuse && starts++ < 3) /* a worker that keeps dying between seeds: fresh children */
+            got = worker_run(c, w, first + i, count - i, out + i, &died_in_seed);
+        for (uint32_t k = i; k < i + got; k++)
+            if (out[k].outcome != MG_SIM_PASSED) {
+                char there[sizeof(out[k].why)];
+                snprintf(there, sizeof(there), "%s", out[k].why);
+                rerun_alone(c, first + k, there, &out[k]);
+            }
+        i += got;
+        if (i == count)
+            break;
+        if (died_in_seed) {
+            rerun_alone(c, first + i, NULL, &out[i]);
+            i++;
+        } else if (!reuse || starts >= 3) {
+            run_child(c, first + i, &out[i]);
+            i++;
+        }
     }
 }
 
@@ -500,9 +578,16 @@ static int run_sweep(struct sim_cmd *c) {
     double sim_s = 0, run_wall = 0, slowest = -1, t0 = wall_now();
     struct worker worker = {0};
     bool reuse = !c->fork_each_seed && programs_reusable(c);
+    struct mg_sim_result batch[BATCH_SEEDS];
+    uint32_t in_batch = 0, next = 0;
     for (uint64_t seed = c->seed_first;; seed++) {
-        struct mg_sim_result r;
-        run_seed(c, &worker, reuse, seed, &r);
+        if (next == in_batch) {
+            uint64_t left = c->seed_last - seed + 1;
+            in_batch = !reuse ? 1 : left < BATCH_SEEDS ? (uint32_t)left : BATCH_SEEDS;
+            run_seeds(c, &worker, reuse, seed, in_batch, batch);
+            next = 0;
+        }
+        const struct mg_sim_result r = batch[next++];
         if (r.outcome == MG_SIM_PASSED) {
             passed++;
         } else {
@@ -523,7 +608,7 @@ static int run_sweep(struct sim_cmd *c) {
         if (seed == c->seed_last)
             break;
     }
-    worker_stop(&worker); /* before counting the children's CPU time */
+    worker_free(&worker); /* before counting the children's CPU time */
     double wall = wall_now() - t0;
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
