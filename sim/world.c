@@ -6,8 +6,9 @@
  * are delivered, timers due now fire), then resumes every process that has not
  * finished; a process runs until it blocks in demi_wait (the core's block hook lands
  * in world_block) or exits. When a round changed nothing, the clock jumps to the
- * earliest future event. One run is active at a time; `active` is how the hooks and
- * the renamed exit()/clock_gettime() of the programs find it. */
+ * earliest future event. One run is active at a time: the core's hooks and the
+ * program runner (sim/program.h, behind the programs' renamed exit, clock_gettime and
+ * sleeps) carry it as their context. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -32,20 +33,13 @@
 #include "libos/inet/proto.h"
 #include "sim/coro.h"
 #include "sim/link.h"
+#include "sim/program.h"
 
 #define START_NS MG_NS_PER_S
 #define DEFAULT_DURATION_NS (600ull * MG_NS_PER_S)
 #define DEFAULT_HANG_NS (120ull * MG_NS_PER_S)
 #define INVARIANT_EVERY_ROUNDS 64
 #define PROC_STACK (1u << 20)
-
-/* The simulator's entry points for programs (declared for them in margay/sim_program.h,
- * which is not included here because it renames exit and clock_gettime). */
-__attribute__((noreturn)) void margay_sim_exit(int status);
-int margay_sim_clock_gettime(int clock, struct timespec *ts);
-unsigned int margay_sim_sleep(unsigned int seconds);
-int margay_sim_usleep(unsigned int usec);
-int margay_sim_nanosleep(const struct timespec *req, struct timespec *rem);
 
 struct host {
     struct mg_rt *rt;
@@ -92,8 +86,6 @@ struct world {
     bool failed;
     uint64_t last_progress_ns;
 };
-
-static struct world *active;
 
 /* ---- small helpers ---- */
 
@@ -420,11 +412,11 @@ static void hook_block(void *ctx, struct mg_rt *rt, uint64_t deadline_ns, bool r
 static bool may_continue(struct world *w, const struct proc *p) {
     if (p->finished)
         return false;
-    if (p->deadline_ns <= now_ns(w) || (!p->repeat && !p->blocked))
-        return true;
-    if (p->blocked)
-        return mg_rt_completion_count(p->host->rt) != p->seen_completions;
-    return false; /* sleeping until its deadline */
+    struct mg_sim_program_wait wt = {.deadline_ns = p->deadline_ns,
+                                     .repeat = p->repeat,
+                                     .blocked = p->blocked,
+                                     .seen_completions = p->seen_completions};
+    return mg_sim_program_may_continue(&wt, now_ns(w), mg_rt_completion_count(p->host->rt));
 }
 
 static uint64_t next_event(struct world *w) {
@@ -553,6 +545,24 @@ static int setup(struct world *w) {
     return start_procs(w);
 }
 
+/* ---- the program runner (sim/program.h) ---- */
+
+static uint64_t runner_now(void *ctx) {
+    return now_ns(ctx);
+}
+
+static bool runner_in_program(void *ctx) {
+    return ((struct world *)ctx)->running != NULL;
+}
+
+static void runner_exiting(void *ctx, int status) {
+    ((struct world *)ctx)->running->status = status;
+}
+
+static void runner_sleep(void *ctx, uint64_t deadline_ns, bool repeat) {
+    block_until(ctx, deadline_ns, repeat, false);
+}
+
 void mg_sim_run(const struct mg_sim_scenario *sc, uint64_t seed, struct mg_sim_result *out) {
     memset(out, 0, sizeof(*out));
     double wall0 = wall_now();
@@ -573,13 +583,18 @@ void mg_sim_run(const struct mg_sim_scenario *sc, uint64_t seed, struct mg_sim_r
         trace(w, "run seed %llu hosts %u processes %u", (unsigned long long)seed, sc->nhosts, sc->nprocs);
         struct mg_rt_sim_hooks hooks = {.ctx = w, .init = hook_init, .shutdown = hook_shutdown, .block = hook_block};
         mg_rt_set_sim_hooks(&hooks);
-        active = w;
+        struct mg_sim_program_host runner = {.ctx = w,
+                                             .now_ns = runner_now,
+                                             .in_program = runner_in_program,
+                                             .exiting = runner_exiting,
+                                             .sleep = runner_sleep};
+        mg_sim_program_host_set(&runner);
         schedule(w);
         if (!w->failed)
             check_invariants(w);
         if (!w->failed)
             trace(w, "passed");
-        active = NULL;
+        mg_sim_program_host_set(NULL);
     }
     out->sim_ns = now_ns(w) - START_NS;
     teardown(w);
@@ -595,60 +610,4 @@ const struct mg_sim_program *mg_sim_program_find(const struct mg_sim_program *ta
         if (strcmp(table->name, name) == 0)
             return table;
     return NULL;
-}
-
-/* ---- what programs call instead of exit, clock_gettime and sleep ---- */
-
-__attribute__((noreturn)) void margay_sim_exit(int status) {
-    if (!active || !active->running || !mg_coro_current())
-        exit(status);
-    fflush(NULL);
-    active->running->status = status;
-    mg_coro_exit();
-}
-
-int margay_sim_clock_gettime(int clock, struct timespec *ts) {
-    if (!active)
-        return clock_gettime(clock, ts);
-    uint64_t t = now_ns(active);
-    ts->tv_sec = (time_t)(t / MG_NS_PER_S);
-    ts->tv_nsec = (long)(t % MG_NS_PER_S);
-    return 0;
-}
-
-static void sim_sleep_ns(uint64_t span) {
-    struct world *w = active;
-    uint64_t deadline = now_ns(w) + span;
-    bool repeat = false;
-    while (now_ns(w) < deadline) {
-        block_until(w, deadline, repeat, false);
-        repeat = true;
-    }
-}
-
-int margay_sim_nanosleep(const struct timespec *req, struct timespec *rem) {
-    if (!active || !active->running)
-        return nanosleep(req, rem);
-    if (!req || req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= (long)MG_NS_PER_S) {
-        errno = EINVAL;
-        return -1;
-    }
-    sim_sleep_ns((uint64_t)req->tv_sec * MG_NS_PER_S + (uint64_t)req->tv_nsec);
-    if (rem)
-        rem->tv_sec = 0, rem->tv_nsec = 0;
-    return 0;
-}
-
-unsigned int margay_sim_sleep(unsigned int seconds) {
-    if (!active || !active->running)
-        return sleep(seconds);
-    sim_sleep_ns((uint64_t)seconds * MG_NS_PER_S);
-    return 0;
-}
-
-int margay_sim_usleep(unsigned int usec) {
-    if (!active || !active->running)
-        return usleep(usec);
-    sim_sleep_ns((uint64_t)usec * 1000u);
-    return 0;
 }

@@ -10,7 +10,6 @@
  * reported from there, exactly as its replay line runs it. */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/program.h"
 #include "sim/programs/builtin.h"
 #include "sim/scenario.h"
 #include "sim/world.h"
@@ -114,25 +114,12 @@ static int load_program(struct sim_cmd *c, const char *path, char *err, size_t e
         snprintf(err, errlen, "too many programs loaded");
         return -EINVAL;
     }
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(err, errlen, "cannot load %s: %s", path, dlerror());
-        return -EINVAL;
-    }
-    void *sym = dlsym(h, "margay_sim_main");
-    if (!sym) {
-        snprintf(err, errlen, "%s has no margay_sim_main: compile it with -DMARGAY_SIM_MAIN=margay_sim_main", path);
-        return -EINVAL;
-    }
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char *name = c->loaded_names[c->nloaded++];
-    snprintf(name, 64, "%s", base);
-    char *dot = strstr(name, ".so");
-    if (dot)
-        *dot = '\0';
+    char *name = c->loaded_names[c->nloaded];
     struct mg_sim_program p = {.name = name, .summary = path};
-    memcpy(&p.main, &sym, sizeof(p.main)); /* POSIX: a data pointer from dlsym is a function */
+    int rc = mg_sim_program_load(path, &p.main, name, sizeof(c->loaded_names[0]), err, errlen);
+    if (rc < 0)
+        return rc;
+    c->nloaded++;
     c->programs[c->nprograms++] = p;
     return 0;
 }

@@ -19,9 +19,8 @@ static struct mg_clock test_clock;
 static const struct timespec zero_timeout = {0, 0};
 
 static struct mg_rt *setup_with(bool forget_on_close) {
-    mg_clock_init_manual(&test_clock, MG_NS_PER_S);
-    struct pipe_options opts = {.advance_clock = &test_clock, .forget_on_close = forget_on_close};
-    struct mg_rt *rt = pipe_rt_create(&pipe_libos, &opts, &test_clock);
+    struct pipe_options opts = {.forget_on_close = forget_on_close};
+    struct mg_rt *rt = pipe_rt_create_manual(&pipe_libos, &opts, &test_clock);
     CU_ASSERT_PTR_NOT_NULL(rt);
     return rt;
 }
