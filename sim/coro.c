@@ -116,7 +116,7 @@ struct initial_frame {
     uint32_t mxcsr;
     uint16_t x87_cw, pad;
     uint64_t r15, r14, r13, r12, rbx, rbp;
-    void (*ret)(void); /* where its `ret` goes: the coroutine's entry */
+    void (*ret)(void);  /* where its `ret` goes: the coroutine's entry */
     uint64_t no_return; /* the entry's own return address: none (ends backtraces) */
 };
 
@@ -226,8 +226,8 @@ static void stack_map_put(void *map, size_t len) {
         munmap(map, len);
 }
 
-static void switch_to(struct coro_ctx *from, struct coro_ctx *to, const void *to_stack, size_t to_len,
-                      bool from_ends, const void **from_stack, size_t *from_len) {
+static void switch_to(struct coro_ctx *from, struct coro_ctx *to, const void *to_stack, size_t to_len, bool from_ends,
+                      const void **from_stack, size_t *from_len) {
 #ifdef MG_CORO_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(from_ends ? NULL : &fake, to_stack, to_len);

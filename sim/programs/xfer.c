@@ -235,8 +235,8 @@ static void on_data(struct xfer *x, struct conn *c, const uint8_t *p, uint32_t l
     if (!pattern_matches(p, len, c->id, dir, c->received))
         for (uint32_t i = 0; i < len; i++) /* find the first wrong byte to report */
             if (p[i] != pattern(c->id, dir, c->received + i)) {
-                fprintf(stderr, "xfer: connection %u: byte %" PRIu64 " is %u, expected %u\n", c->id,
-                        c->received + i, p[i], pattern(c->id, dir, c->received + i));
+                fprintf(stderr, "xfer: connection %u: byte %" PRIu64 " is %u, expected %u\n", c->id, c->received + i,
+                        p[i], pattern(c->id, dir, c->received + i));
                 exit(1);
             }
     c->received += len;

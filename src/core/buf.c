@@ -14,9 +14,9 @@
  * buffer, buffer 0 on top, would give. */
 struct heap_pool {
     struct mg_pool pool;
-    struct mg_buf *descs;   /* count descriptors */
-    uint8_t *storage;       /* count * data_room bytes */
-    struct mg_buf **free;   /* stack of freed descriptors */
+    struct mg_buf *descs; /* count descriptors */
+    uint8_t *storage;     /* count * data_room bytes */
+    struct mg_buf **free; /* stack of freed descriptors */
     uint32_t free_count, count, fresh;
 };
 

@@ -369,8 +369,8 @@ struct worker {
 
 static bool io_full(int fd, void *buf, size_t len, bool writing) {
     for (size_t done = 0; done < len;) {
-        ssize_t n = writing ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL)
-                            : read(fd, (char *)buf + done, len - done);
+        ssize_t n =
+            writing ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL) : read(fd, (char *)buf + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

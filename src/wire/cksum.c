@@ -17,7 +17,6 @@
 
 #include <string.h>
 
-
 /* Folds a 64-bit one's-complement sum to 16 bits, preserving its value mod 0xffff
  * and mapping non-zero sums into 1..0xffff. */
 static uint32_t fold64(uint64_t s) {

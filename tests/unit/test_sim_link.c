@@ -321,8 +321,8 @@ static void test_mixed_sizes_reuse_events(void) {
     CU_ASSERT_EQUAL_FATAL(mg_sim_link_create(&lp, &link), 0);
     struct mg_netdev *dev[2];
     for (unsigned i = 0; i < 2; i++) {
-        struct mg_sim_endpoint_params ep = {.mac = {0x02, 0, 0, 0, 0, (uint8_t)(i + 1)}, .mtu = 9000,
-                                            .buf_size = 9300, .pool_bufs = 64};
+        struct mg_sim_endpoint_params ep = {
+            .mac = {0x02, 0, 0, 0, 0, (uint8_t)(i + 1)}, .mtu = 9000, .buf_size = 9300, .pool_bufs = 64};
         CU_ASSERT_EQUAL_FATAL(mg_sim_link_add_endpoint(link, &ep, &dev[i]), (int)i);
     }
     const uint32_t sizes[] = {100, 1514, 60, 9000, 200, 9018, 64, 1514};
