@@ -6,17 +6,23 @@
  * sweep, so that a crash, an assertion or a sanitizer report is recorded as that seed's
  * failure with its replay line instead of taking `margay sim` down; the child sends its
  * result back through a pipe. A single seed shows the programs' output (and any
- * report) unless --quiet; a sweep hides it unless --verbose. */
+ * report) unless --quiet; a sweep hides it unless --verbose. A sweep of built-in
+ * programs runs many seeds per child (see "workers" below); a failing seed is always
+ * run again alone in a fresh child and reported from there, exactly as its replay line
+ * runs it. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +49,7 @@ struct sim_cmd {
     uint64_t seed_first, seed_last;
     bool sweep;
     bool quiet, verbose;
+    bool fork_each_seed; /* a sweep runs every seed in a fresh child, built-in programs too */
     const char *pcap_prefix, *trace_path;
     int argc;
     char **argv; /* for the replay line */
@@ -66,6 +73,8 @@ void mg_cmd_sim_usage(FILE *out) {
             "output: --pcap PREFIX (one capture per link: PREFIX-seedN-link-hostI-switch.pcapng)\n"
             "        --trace FILE|- [--trace-frames]\n"
             "        --quiet (hide the programs' output; default in sweeps) --verbose\n"
+            "        --fork-each-seed (a fresh child process for every seed of a sweep, not only\n"
+            "        for --load programs)\n"
             "        --list-programs\n"
             "your own program: --load ./PROG.so (a PDPIX program compiled with\n"
             "  cc -shared -fPIC -include margay/sim_program.h -DMARGAY_SIM_MAIN=margay_sim_main PROG.c -o PROG.so)\n"
@@ -141,6 +150,10 @@ static int parse_args(struct sim_cmd *c, int argc, char **argv) {
         if (!strcmp(a, "--quiet") || !strcmp(a, "--verbose")) {
             c->quiet = a[2] == 'q';
             c->verbose = !c->quiet;
+            continue;
+        }
+        if (!strcmp(a, "--fork-each-seed")) {
+            c->fork_each_seed = true;
             continue;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -416,6 +429,215 @@ static int run_one(struct sim_cmd *c) {
     return 0;
 }
 
+/* ---- workers: many seeds per child ---- */
+
+/* A fork costs milliseconds on some machines, and a fresh process pays a page fault
+ * for every page it touches: together far more than the simulation of a short seed.
+ * So a sweep of built-in programs runs its seeds in a worker, a child that runs one
+ * seed after another, each in a world built from nothing, in memory the previous seeds
+ * already faulted in. The built-in programs keep no state between runs; a program
+ * loaded with --load might (globals), so those get a fresh child per seed. If a seed
+ * fails in a worker, or the worker dies in it, the seed runs again alone in a fresh
+ * child and that run is the one reported; should it pass there, the failure came from
+ * state an earlier seed left behind, and is reported as such.
+ *
+ * The worker takes seeds in batches and writes each result into memory it shares with
+ * the parent, then says "done" once per batch: two process switches per batch instead
+ * of per seed. If it dies, the results it finished are there, and the count of them
+ * says which seed it died in. */
+#define BATCH_SEEDS 32
+#define WORKER_SEEDS 4096 /* then a new worker, so whatever leaks cannot pile up */
+
+struct batch_results {
+    uint32_t started; /* seeds of the batch begun: the one in progress is started - 1 */
+    uint32_t done;    /* results[0, done) are final (written before done moves) */
+    struct mg_sim_result results[BATCH_SEEDS];
+};
+
+struct batch_request {
+    uint64_t first;
+    uint32_t count;
+};
+
+struct worker {
+    pid_t pid;                    /* 0: none running */
+    int fd;                       /* the parent's end of a socketpair */
+    struct batch_results *shared; /* mapped before the first worker, shared with each */
+    unsigned seeds_run;
+};
+
+static bool io_full(int fd, void *buf, size_t len, bool writing) {
+    for (size_t done = 0; done < len;) {
+        ssize_t n =
+            writing ? send(fd, (char *)buf + done, len - done, MSG_NOSIGNAL) : read(fd, (char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+static void silence_output(void) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    close(null);
+}
+
+static _Noreturn void worker_main(struct sim_cmd *c, int fd, struct batch_results *shared) {
+    if (c->quiet)
+        silence_output();
+#ifdef M_MMAP_THRESHOLD
+    /* Freed memory stays in the heap for the next seed (pools, stacks of buffers). */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+    struct batch_request req;
+    while (io_full(fd, &req, sizeof(req), false) && req.count <= BATCH_SEEDS) {
+        for (uint32_t i = 0; i < req.count; i++) {
+            __atomic_store_n(&shared->started, i + 1, __ATOMIC_RELEASE);
+            struct mg_sim_scenario sc;
+            char pcap[4096];
+            fill_scenario(c, req.first + i, &sc, pcap, sizeof(pcap));
+            mg_sim_run(&sc, req.first + i, &shared->results[i]);
+            fflush(NULL);
+            __atomic_store_n(&shared->done, i + 1, __ATOMIC_RELEASE);
+        }
+        char ok = 1;
+        if (!io_full(fd, &ok, 1, true))
+            break;
+    }
+    _exit(0);
+}
+
+static void worker_stop(struct worker *w) {
+    if (w->pid <= 0)
+        return;
+    close(w->fd); /* the worker reads end of input and exits */
+    int status;
+    waitpid(w->pid, &status, 0);
+    w->pid = 0;
+}
+
+static bool worker_start(struct sim_cmd *c, struct worker *w) {
+    if (!w->shared) {
+        void *m = mmap(NULL, sizeof(*w->shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return false;
+        w->shared = m;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return false;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        worker_main(c, sv[1], w->shared);
+    }
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return false;
+    }
+    w->pid = pid;
+    w->fd = sv[0];
+    w->seeds_run = 0;
+    return true;
+}
+
+static void worker_free(struct worker *w) {
+    worker_stop(w);
+    if (w->shared)
+        munmap(w->shared, sizeof(*w->shared));
+    w->shared = NULL;
+}
+
+/* Seeds first.. (at most count) in the worker, started if need be. Returns how many
+ * leading results it filled in. When that is fewer than count, the worker is gone:
+ * *died_in_seed says whether it died running the seed after those (else it died
+ * between seeds, or could not start). */
+static uint32_t worker_run(struct sim_cmd *c, struct worker *w, uint64_t first, uint32_t count,
+                           struct mg_sim_result *out, bool *died_in_seed) {
+    *died_in_seed = false;
+    if (w->pid <= 0 && !worker_start(c, w))
+        return 0;
+    struct batch_request req = {.first = first, .count = count};
+    __atomic_store_n(&w->shared->started, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->shared->done, 0, __ATOMIC_RELAXED);
+    char ok;
+    bool finished = io_full(w->fd, &req, sizeof(req), true) && io_full(w->fd, &ok, 1, false);
+    uint32_t done = finished ? count : __atomic_load_n(&w->shared->done, __ATOMIC_ACQUIRE);
+    if (done > count)
+        done = count;
+    *died_in_seed = !finished && __atomic_load_n(&w->shared->started, __ATOMIC_ACQUIRE) > done;
+    memcpy(out, w->shared->results, done * sizeof(*out));
+    w->seeds_run += done;
+    if (!finished || w->seeds_run >= WORKER_SEEDS)
+        worker_stop(w);
+    return done;
+}
+
+/* True when every program of the scenario is built in (keeps no state between runs). */
+static bool programs_reusable(const struct sim_cmd *c) {
+    for (unsigned i = 0; i < c->opts.sc.nprocs; i++) {
+        const struct mg_sim_program *p = mg_sim_program_find(c->programs, c->opts.sc.procs[i].argv[0]);
+        if (!p || p >= c->programs + (c->nprograms - c->nloaded))
+            return false;
+    }
+    return true;
+}
+
+/* A seed that went wrong in a worker, run again alone in a fresh child: that run is
+ * the result. If it passes alone, the worker's failure (`there`, NULL: the worker
+ * died) is still one: what differed was what earlier seeds left in the process. */
+static void rerun_alone(struct sim_cmd *c, uint64_t seed, const char *there, struct mg_sim_result *r) {
+    run_child(c, seed, r);
+    if (r->outcome != MG_SIM_PASSED)
+        return;
+    r->outcome = MG_SIM_FAILED;
+    if (there)
+        snprintf(r->why, sizeof(r->why),
+                 "failed after other seeds in the same process but passed alone, so an earlier seed left state "
+                 "behind (a global in a program, or a simulator bug); there: %.300s",
+                 there);
+    else
+        snprintf(r->why, sizeof(r->why),
+                 "the process running it after other seeds died in it, but it passed alone: an earlier seed left "
+                 "state behind (a global in a program, or a simulator bug), or the process was killed from outside");
+}
+
+/* Seeds first..first+count-1 of a sweep: in the worker when allowed; alone in a fresh
+ * child otherwise, and whenever a seed failed in the worker or the worker died in it. */
+static void run_seeds(struct sim_cmd *c, struct worker *w, bool reuse, uint64_t first, uint32_t count,
+                      struct mg_sim_result *out) {
+    unsigned starts = 0;
+    for (uint32_t i = 0; i < count;) {
+        bool died_in_seed = false;
+        uint32_t got = 0;
+        if (reuse && starts++ < 3) /* a worker that keeps dying between seeds: fresh children */
+            got = worker_run(c, w, first + i, count - i, out + i, &died_in_seed);
+        for (uint32_t k = i; k < i + got; k++)
+            if (out[k].outcome != MG_SIM_PASSED) {
+                char there[sizeof(out[k].why)];
+                snprintf(there, sizeof(there), "%s", out[k].why);
+                rerun_alone(c, first + k, there, &out[k]);
+            }
+        i += got;
+        if (i == count)
+            break;
+        if (died_in_seed) {
+            rerun_alone(c, first + i, NULL, &out[i]);
+            i++;
+        } else if (!reuse || starts >= 3) {
+            run_child(c, first + i, &out[i]);
+            i++;
+        }
+    }
+}
+
 static double wall_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -440,9 +662,18 @@ static void progress(uint64_t done, uint64_t total, uint64_t failed) {
 static int run_sweep(struct sim_cmd *c) {
     uint64_t total = c->seed_last - c->seed_first + 1, failed = 0, passed = 0, frames = 0, slowest_seed = 0;
     double sim_s = 0, run_wall = 0, slowest = -1, t0 = wall_now();
+    struct worker worker = {0};
+    bool reuse = !c->fork_each_seed && programs_reusable(c);
+    struct mg_sim_result batch[BATCH_SEEDS];
+    uint32_t in_batch = 0, next = 0;
     for (uint64_t seed = c->seed_first;; seed++) {
-        struct mg_sim_result r;
-        run_child(c, seed, &r);
+        if (next == in_batch) {
+            uint64_t left = c->seed_last - seed + 1;
+            in_batch = !reuse ? 1 : left < BATCH_SEEDS ? (uint32_t)left : BATCH_SEEDS;
+            run_seeds(c, &worker, reuse, seed, in_batch, batch);
+            next = 0;
+        }
+        const struct mg_sim_result r = batch[next++];
         if (r.outcome == MG_SIM_PASSED) {
             passed++;
         } else {
@@ -463,6 +694,7 @@ static int run_sweep(struct sim_cmd *c) {
         if (seed == c->seed_last)
             break;
     }
+    worker_free(&worker); /* before counting the children's CPU time */
     double wall = wall_now() - t0;
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
