@@ -16,3 +16,8 @@ bench_dpdk_ring_bench_CFLAGS = $(AM_CFLAGS) $(DPDK_CFLAGS)
 bench_dpdk_ring_bench_LDADD = libmargay.la $(YAML_LIBS) $(DPDK_LIBS) -lrte_net_ring
 endif
 EXTRA_DIST += bench/compare.sh
+
+# sim_speed.sh: frames per wall and CPU second of `margay sim` sweeps (issue #4's
+# benchmark), on tests/sim/sweep.scenario and bench/sim_1mib.scenario. Not in make check.
+# Run: bench/sim_speed.sh [SEEDS]   (from the build directory)
+EXTRA_DIST += bench/sim_speed.sh bench/sim_1mib.scenario

@@ -22,7 +22,7 @@ COV=${1:-$SRC/build-coverage}
 FUZZ=${2:-$SRC/build-fuzz}
 WORK=${FUZZ_WORK_DIR:-$FUZZ/fuzz-work}
 SPEED_SECONDS=${SPEED_SECONDS:-20}
-TARGETS="wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp config stack tcp_sm"
+TARGETS="wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp config pcap_reader stack tcp_sm"
 LLVM_COV=${LLVM_COV:-llvm-cov}
 LLVM_PROFDATA=${LLVM_PROFDATA:-llvm-profdata}
 JOBS=${JOBS:-2}
@@ -40,8 +40,9 @@ configure_in() { # dir, configure arguments...
 
 # ---- coverage ----
 configure_in "$COV" --enable-coverage
+grep -q '^#define HAVE_PCAP 1' "$COV/config.h" || TARGETS=$(echo "$TARGETS" | sed 's/pcap_reader//')
 progs=""
-for t in $TARGETS; do progs="$progs fuzz/replay_$t"; done
+for t in $TARGETS; do progs="$progs fuzz/fuzz_$t"; done
 make -C "$COV" -j"$JOBS" $progs >"$COV/fuzz-coverage-build.log" 2>&1 ||
     { tail -30 "$COV/fuzz-coverage-build.log"; exit 1; }
 prof=$COV/fuzz-profiles
@@ -69,43 +70,71 @@ print(pct(lc, lt), pct(bc, bt))
 ' "$pat"
 }
 
-printf '\n%-10s %8s %8s   %8s %8s   %s\n' target wire-ln wire-br inet-ln inet-br inputs
+# The module a target is about besides src/wire and src/inet, for its own columns.
+own_files() {
+    case $1 in
+    config) echo '/src/core/config\.c$' ;;
+    pcap_reader) echo '/pcap/reader\.c$' ;;
+    *) echo '' ;;
+    esac
+}
+
+printf '\n%-11s %8s %8s   %8s %8s   %8s %8s %-16s %s\n' target wire-ln wire-br inet-ln inet-br own-ln own-br "(own)" inputs
 for t in $TARGETS; do
     dirs="$SRC/fuzz/corpus/$t $SRC/fuzz/regressions/$t"
     [ -d "$WORK/corpus/$t" ] && dirs="$dirs $WORK/corpus/$t"
     n=$(find $dirs -type f ! -name '.*' | wc -l)
-    LLVM_PROFILE_FILE="$prof/$t.profraw" "$COV/fuzz/replay_$t" $dirs >/dev/null 2>"$prof/$t.err" ||
-        { echo "ci/fuzz-coverage.sh: replay_$t failed:" >&2; tail -5 "$prof/$t.err" >&2; exit 1; }
+    LLVM_PROFILE_FILE="$prof/$t.profraw" "$COV/fuzz/fuzz_$t" $dirs >/dev/null 2>"$prof/$t.err" ||
+        { echo "ci/fuzz-coverage.sh: fuzz_$t failed:" >&2; tail -5 "$prof/$t.err" >&2; exit 1; }
     "$LLVM_PROFDATA" merge -sparse "$prof/$t.profraw" -o "$prof/$t.profdata"
-    w=$(totals '/src/wire/[^/]*\.c$' "$COV/fuzz/replay_$t" -instr-profile="$prof/$t.profdata")
-    i=$(totals '/src/inet/[^/]*\.c$' "$COV/fuzz/replay_$t" -instr-profile="$prof/$t.profdata")
-    printf '%-10s %8s %8s   %8s %8s   %s\n' "$t" ${w:-- -} ${i:-- -} "$n"
+    w=$(totals '/src/wire/[^/]*\.c$' "$COV/fuzz/fuzz_$t" -instr-profile="$prof/$t.profdata")
+    i=$(totals '/src/inet/[^/]*\.c$' "$COV/fuzz/fuzz_$t" -instr-profile="$prof/$t.profdata")
+    pat=$(own_files "$t")
+    o="- -"
+    [ -z "$pat" ] || o=$(totals "$pat" "$COV/fuzz/fuzz_$t" -instr-profile="$prof/$t.profdata")
+    own=$(echo "$pat" | sed 's/\\//g; s/[$^]//g; s|^/||')
+    printf '%-11s %8s %8s   %8s %8s   %8s %8s %-16s %s\n' "$t" ${w:-- -} ${i:-- -} ${o:-- -} "${own:--}" "$n"
 done
 
 if [ -n "$tcp_files" ]; then
     "$LLVM_PROFDATA" merge -sparse "$prof/stack.profraw" "$prof/tcp_sm.profraw" -o "$prof/tcp.profdata"
     echo
     echo "TCP files reached by the stack and tcp_sm corpora together (target: 85% of lines):"
-    "$LLVM_COV" report "$COV/fuzz/replay_stack" -object "$COV/fuzz/replay_tcp_sm" \
+    "$LLVM_COV" report "$COV/fuzz/fuzz_stack" -object "$COV/fuzz/fuzz_tcp_sm" \
         -instr-profile="$prof/tcp.profdata" $tcp_files
-    set -- $(totals '/src/inet/tcp[^/]*\.c$' "$COV/fuzz/replay_stack" -object "$COV/fuzz/replay_tcp_sm" \
+    set -- $(totals '/src/inet/tcp[^/]*\.c$' "$COV/fuzz/fuzz_stack" -object "$COV/fuzz/fuzz_tcp_sm" \
         -instr-profile="$prof/tcp.profdata")
     echo "TCP combined: lines $1, branches $2"
 fi
-echo "(per-line detail: $LLVM_COV show $COV/fuzz/replay_stack -object $COV/fuzz/replay_tcp_sm -instr-profile=$prof/tcp.profdata $SRC/src/inet/tcp_in.c)"
+echo "(per-line detail: $LLVM_COV show $COV/fuzz/fuzz_stack -object $COV/fuzz/fuzz_tcp_sm -instr-profile=$prof/tcp.profdata $SRC/src/inet/tcp_in.c)"
 
 # ---- executions per second of the whole-stack target, one core ----
+# libFuzzer runs the target in one thread. Its own figure (stat::average_exec_per_sec)
+# is per second of wall-clock time, so it falls when other processes share the core;
+# executions per CPU-second (its user + system time) is the rate it has with a core
+# to itself. Both are printed, with the load average.
 speed() { # build dir, label
-    mkdir -p "$1/fuzz-speed"
-    rm -rf "$1/fuzz-speed/corpus"
-    mkdir -p "$1/fuzz-speed/corpus"
-    "$1/fuzz/fuzz_stack" -max_total_time="$SPEED_SECONDS" -print_final_stats=1 -max_len=8192 \
-        -artifact_prefix="$1/fuzz-speed/" "$1/fuzz-speed/corpus" "$SRC/fuzz/corpus/stack" \
-        >"$1/fuzz-speed/log" 2>&1 || { echo "fuzz_stack failed during the speed run: $1/fuzz-speed/log" >&2; return 1; }
-    e=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$1/fuzz-speed/log" | tail -1)
-    echo "whole-stack target ($2): $e exec/s over ${SPEED_SECONDS}s on one core (target: 20000)"
+    d=$1/fuzz-speed
+    rm -rf "$d"
+    mkdir -p "$d/corpus"
+    cpu=$(python3 -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "w") as log:
+    rc = subprocess.call(sys.argv[2:], stdout=log, stderr=log)
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.3f" % (ru.ru_utime + ru.ru_stime) if rc == 0 else "failed")
+' "$d/log" "$1/fuzz/fuzz_stack" -max_total_time="$SPEED_SECONDS" -print_final_stats=1 -max_len=8192 \
+        -artifact_prefix="$d/" "$d/corpus" "$SRC/fuzz/corpus/stack")
+    [ "$cpu" != failed ] || { echo "fuzz_stack failed during the speed run: $d/log" >&2; return 1; }
+    e=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$d/log" | tail -1)
+    n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$d/log" | tail -1)
+    percpu=$(python3 -c 'import sys; print("%.0f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$n" "$cpu")
+    load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)
+    echo "whole-stack target ($2): $e exec/s over ${SPEED_SECONDS}s (wall clock), $percpu exec per CPU-second" \
+        "($n executions in ${cpu}s of CPU; load average $load on $(nproc 2>/dev/null || echo ?) CPUs)"
 }
 echo
+echo "Executions per second of the whole-stack target on one core (target: 20,000):"
 configure_in "$FUZZ" --enable-fuzz
 make -C "$FUZZ" -j"$JOBS" fuzz/fuzz_stack >"$FUZZ/fuzz-speed-build.log" 2>&1 || { tail -30 "$FUZZ/fuzz-speed-build.log"; exit 1; }
 speed "$FUZZ" "libFuzzer, ASan+UBSan"

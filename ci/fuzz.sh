@@ -7,11 +7,12 @@
 #   ci/fuzz.sh [BUILD_DIR]            (default: build-fuzz in the source tree)
 # Environment:
 #   FUZZ_SECONDS        time for the stack and tcp_sm targets (default 60)
-#   FUZZ_SHORT_SECONDS  time for the wire and config targets (default 25)
+#   FUZZ_SHORT_SECONDS  time for the wire, config and capture-reader targets (default 25)
 #   FUZZ_TARGETS        which targets (default: all)
 #   FUZZ_WORK_DIR       where grown corpora and crash artifacts go (default BUILD_DIR/fuzz-work)
 #   CC                  a clang (default clang), or afl-clang-fast is NOT for this script
-# Takes about 5 to 6 minutes with the defaults, plus the build.
+# Takes about 6 minutes with the defaults, plus the build. (pcap_reader needs libpcap:
+# without it, it is left out.)
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,7 @@ BUILD=${1:-$SRC/build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_SHORT_SECONDS=${FUZZ_SHORT_SECONDS:-25}
 WORK=${FUZZ_WORK_DIR:-$BUILD/fuzz-work}
-TARGETS=${FUZZ_TARGETS:-"wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp config stack tcp_sm"}
+TARGETS=${FUZZ_TARGETS:-"wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp config pcap_reader stack tcp_sm"}
 : "${MARGAY_TESTDATA:=}"
 
 if [ ! -f "$BUILD/Makefile" ]; then
@@ -30,6 +31,9 @@ if [ ! -f "$BUILD/Makefile" ]; then
     mkdir -p "$BUILD"
     (cd "$BUILD" && CC=${CC:-clang} "$SRC/configure" --enable-fuzz >configure.log 2>&1) ||
         { tail -20 "$BUILD/configure.log"; exit 1; }
+fi
+if ! grep -q '^#define HAVE_PCAP 1' "$BUILD/config.h"; then
+    TARGETS=$(echo "$TARGETS" | sed 's/pcap_reader//')
 fi
 bins=""
 for t in $TARGETS; do bins="$bins fuzz/fuzz_$t"; done

@@ -71,9 +71,11 @@ struct mg_fault_wrap_opts {
     struct mg_fault_params rx; /* applied to frames the device receives */
     uint64_t seed;
     uint32_t max_held;         /* frames held for delay/reorder per direction; 0 = 1024 */
+    bool borrow_inner;         /* the caller keeps inner: destroying the wrapper leaves it */
 };
 
-/* Wraps inner (the wrapper owns it from then on). 0 or a negative errno. */
+/* Wraps inner (the wrapper owns it from then on, unless opts->borrow_inner). 0 or a
+ * negative errno. */
 int mg_fault_wrap(struct mg_netdev *inner, struct mg_clock *clock, const struct mg_fault_wrap_opts *opts,
                   struct mg_netdev **out);
 /* The wrapper's per-direction counters; NULL if dev is not a fault wrapper. */

@@ -31,6 +31,7 @@ struct fault_dev {
     struct mg_clock *clock;
     struct fault_dir tx, rx;
     uint64_t next_seq;
+    bool borrow_inner;
 };
 
 static const struct mg_netdev_ops fault_ops;
@@ -195,7 +196,8 @@ static void fault_destroy(struct mg_netdev *dev) {
     struct fault_dev *f = (struct fault_dev *)dev;
     free_held(&f->tx.held);
     free_held(&f->rx.held);
-    mg_netdev_destroy(f->inner);
+    if (!f->borrow_inner)
+        mg_netdev_destroy(f->inner);
     free(f);
 }
 
@@ -234,6 +236,7 @@ int mg_fault_wrap(struct mg_netdev *inner, struct mg_clock *clock, const struct 
     }
     f->inner = inner;
     f->clock = clock;
+    f->borrow_inner = opts->borrow_inner;
     f->dev = *inner;
     f->dev.ops = &fault_ops;
     f->dev.priv = NULL;

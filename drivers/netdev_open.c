@@ -1,5 +1,6 @@
 /* drivers/netdev_open.c — maps margay.netdev to a driver, so the inet libOS opens its
- * device without knowing which drivers this build contains. */
+ * device without knowing which drivers this build contains, and applies the fault
+ * model that margay.fault configures (the same model the simulator's links run). */
 #include "config.h"
 
 #include "drivers/netdev_open.h"
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/log.h"
+#include "drivers/fault.h"
 #include "inet/netdev.h"
 
 #ifdef HAVE_DPDK
@@ -51,4 +54,51 @@ int mg_netdev_open(const struct mg_config *cfg, struct mg_netdev **out, char *er
     else
         snprintf(err, errlen, "unknown netdev '%s' in margay.netdev (supported: %s)", name, mg_netdev_supported());
     return -ENODEV;
+}
+
+static void fault_params_of(const struct mg_config_fault *c, struct mg_fault_params *p) {
+    *p = (struct mg_fault_params){
+        .loss = c->loss,
+        .burst = c->burst_enter > 0,
+        .burst_enter = c->burst_enter,
+        .burst_exit = c->burst_exit,
+        .burst_loss = c->burst_loss,
+        .duplicate = c->duplicate,
+        .corrupt = c->corrupt,
+        .reorder = c->reorder,
+        .reorder_delay_ns = c->reorder_delay_ns,
+        .delay_ns = c->delay_ns,
+        .jitter_ns = c->jitter_ns,
+        .rate_bps = c->rate_bps,
+        .queue_bytes = c->queue_bytes,
+        .mtu = c->mtu,
+    };
+}
+
+int mg_netdev_wrap_faults(const struct mg_config *cfg, struct mg_clock *clock, uint64_t fallback_seed,
+                          bool borrow_inner, struct mg_netdev **dev, char *err, size_t errlen) {
+    if (err && errlen)
+        err[0] = '\0';
+    if (!cfg || !clock || !dev || !*dev)
+        return -EINVAL;
+    if (!mg_config_fault_enabled(cfg))
+        return 0;
+    struct mg_fault_wrap_opts opts = {
+        .seed = cfg->fault_seed ? cfg->fault_seed : fallback_seed,
+        .borrow_inner = borrow_inner,
+    };
+    fault_params_of(&cfg->fault_tx, &opts.tx);
+    fault_params_of(&cfg->fault_rx, &opts.rx);
+    struct mg_netdev *wrapped = NULL;
+    int rc = mg_fault_wrap(*dev, clock, &opts, &wrapped);
+    if (rc) {
+        snprintf(err, errlen, "margay.fault: cannot put the fault model in front of %s: %s", (*dev)->name,
+                 strerror(-rc));
+        return rc;
+    }
+    /* Loud on purpose: a configuration that breaks the network must never go unnoticed. */
+    MG_WARN("netdev", "fault injection on %s (margay.fault, seed %llu): tx loss %g, rx loss %g", (*dev)->name,
+            (unsigned long long)opts.seed, opts.tx.loss, opts.rx.loss);
+    *dev = wrapped;
+    return 0;
 }

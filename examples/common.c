@@ -159,6 +159,11 @@ size_t ex_check(const uint8_t *p, size_t len, uint64_t msg, uint64_t first_offse
     return len;
 }
 
+bool ex_message_ok(const demi_sgarray_t *sga, uint32_t size, uint64_t msg) {
+    uint32_t len = sga->sga_segs[0].sgaseg_len;
+    return len == size && ex_check(sga->sga_segs[0].sgaseg_buf, len, msg, 0) == len;
+}
+
 demi_sgarray_t ex_alloc_message(uint32_t len, uint64_t msg) {
     demi_sgarray_t sga = demi_sgaalloc(len);
     if (sga.sga_numsegs != 1 || !sga.sga_segs[0].sgaseg_buf) {
@@ -205,6 +210,32 @@ int ex_connect(const struct sockaddr_in *addr, uint64_t deadline_ns) {
     return qd;
 }
 
+int ex_accept(int lqd, uint64_t deadline_ns) {
+    int ret;
+    demi_qtoken_t qt;
+    demi_qresult_t qr;
+    if ((ret = demi_accept(&qt, lqd)) != 0) {
+        ex_error("demi_accept", ret);
+        exit(1);
+    }
+    ex_wait_or_die(&qr, qt, deadline_ns, "accept");
+    return qr.qr_value.ares.qd;
+}
+
+int ex_udp_client_socket(void) {
+    int qd, ret;
+    if ((ret = demi_socket(&qd, AF_INET, SOCK_DGRAM, 0)) != 0) {
+        ex_error("demi_socket", ret);
+        exit(1);
+    }
+    struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_ANY)};
+    if ((ret = demi_bind(qd, (const struct sockaddr *)&local, sizeof(local))) != 0) {
+        ex_error("demi_bind", ret);
+        exit(1);
+    }
+    return qd;
+}
+
 void ex_wait_or_die(demi_qresult_t *qr, demi_qtoken_t qt, uint64_t deadline_ns, const char *what) {
     int ret = ex_wait(qr, qt, deadline_ns);
     if (ret == ETIMEDOUT) {
@@ -238,4 +269,10 @@ uint64_t ex_percentile(uint64_t *samples, size_t n, unsigned p) {
     if (idx > 0)
         idx--;
     return samples[idx < n ? idx : n - 1];
+}
+
+void ex_print_round_trips(uint64_t *rtt, uint32_t n, uint32_t size) {
+    uint64_t p50 = ex_percentile(rtt, n, 50), p99 = ex_percentile(rtt, n, 99);
+    printf("%s: %u round trips of %u bytes, all checked; rtt median %.1f us, p99 %.1f us\n", ex_progname, n, size,
+           p50 / 1e3, p99 / 1e3);
 }

@@ -52,6 +52,8 @@ static inline uint8_t ex_pattern(uint64_t msg, uint64_t offset) {
 void ex_fill(uint8_t *p, size_t len, uint64_t msg, uint64_t first_offset);
 /* Returns the index of the first byte that differs from the pattern, or len. */
 size_t ex_check(const uint8_t *p, size_t len, uint64_t msg, uint64_t first_offset);
+/* Whether sga holds exactly message `msg` of `size` bytes, in its one segment. */
+bool ex_message_ok(const demi_sgarray_t *sga, uint32_t size, uint64_t msg);
 
 /* A one-segment array of `len` bytes filled with the pattern of message `msg`; exits on
  * allocation failure. */
@@ -63,6 +65,13 @@ demi_sgarray_t ex_alloc_message(uint32_t len, uint64_t msg);
 int ex_server_socket(const struct sockaddr_in *addr, int type);
 /* A TCP socket connected to addr; exits on failure or when the deadline passes. */
 int ex_connect(const struct sockaddr_in *addr, uint64_t deadline_ns);
+/* The next connection accepted on the listening lqd; exits on failure or when the
+ * deadline passes. */
+int ex_accept(int lqd, uint64_t deadline_ns);
+/* A UDP client socket: bound to any local address and an ephemeral port, since the
+ * client runs on another host than the server (on loopback both are 127.0.0.1) and
+ * replies come back to that port. Exits on failure. */
+int ex_udp_client_socket(void);
 /* Waits for qt; on failure or timeout prints what happened and exits with status 1. */
 void ex_wait_or_die(demi_qresult_t *qr, demi_qtoken_t qt, uint64_t deadline_ns, const char *what);
 
@@ -73,5 +82,8 @@ extern const char *ex_progname;
 
 /* Sorts `n` samples and returns the value at percentile p (0..100). */
 uint64_t ex_percentile(uint64_t *samples, size_t n, unsigned p);
+/* Prints the ping-pong clients' summary: n round trips of `size` bytes and the median
+ * and 99th percentile of their times (rtt, in ns; sorted in place). */
+void ex_print_round_trips(uint64_t *rtt, uint32_t n, uint32_t size);
 
 #endif /* MARGAY_EXAMPLES_COMMON_H */

@@ -22,10 +22,7 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
     demi_qtoken_t qt;
     demi_qresult_t qr;
     int lqd = ex_server_socket(&a->addr, SOCK_STREAM);
-    if (demi_accept(&qt, lqd) != 0)
-        return 1;
-    ex_wait_or_die(&qr, qt, deadline, "accept");
-    int qd = qr.qr_value.ares.qd;
+    int qd = ex_accept(lqd, deadline);
 
     uint64_t total = (uint64_t)a->data_size * a->max_msgs, echoed = 0;
     bool ok = true;
@@ -107,9 +104,7 @@ static int run_client(const struct ex_args *a, uint64_t deadline) {
         rtt[i] = ex_now_ns() - start;
     }
     demi_close(qd);
-    uint64_t p50 = ex_percentile(rtt, a->max_msgs, 50), p99 = ex_percentile(rtt, a->max_msgs, 99);
-    printf("%s: %u round trips of %u bytes, all checked; rtt median %.1f us, p99 %.1f us\n", ex_progname, a->max_msgs,
-           a->data_size, p50 / 1e3, p99 / 1e3);
+    ex_print_round_trips(rtt, a->max_msgs, a->data_size);
     free(rtt);
     return 0;
 }

@@ -40,10 +40,7 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
     demi_qtoken_t qt;
     demi_qresult_t qr;
     int lqd = ex_server_socket(&a->addr, SOCK_STREAM);
-    if (demi_accept(&qt, lqd) != 0)
-        return 1;
-    ex_wait_or_die(&qr, qt, deadline, "accept");
-    int qd = qr.qr_value.ares.qd;
+    int qd = ex_accept(lqd, deadline);
 
     uint64_t total = (uint64_t)a->data_size * a->max_msgs, got = 0;
     bool ok = true;

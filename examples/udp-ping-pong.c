@@ -12,7 +12,6 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,11 +20,6 @@
 #define USAGE "--server|--client IPV4-ADDRESS PORT [DATA_SIZE] [MAX_MSGS] [--timeout SECONDS]"
 /* Largest UDP payload over IPv4. */
 #define UDP_MAX 65507u
-
-static bool datagram_ok(const demi_sgarray_t *sga, const struct ex_args *a, uint64_t msg) {
-    uint32_t len = sga->sga_segs[0].sgaseg_len;
-    return len == a->data_size && ex_check(sga->sga_segs[0].sgaseg_buf, len, msg, 0) == len;
-}
 
 static int run_server(const struct ex_args *a, uint64_t deadline) {
     demi_qtoken_t qt;
@@ -36,7 +30,7 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
             return 1;
         ex_wait_or_die(&qr, qt, deadline, "pop");
         demi_sgarray_t sga = qr.qr_value.sga;
-        if (!datagram_ok(&sga, a, i)) {
+        if (!ex_message_ok(&sga, a->data_size, i)) {
             fprintf(stderr, "%s: datagram %u is wrong (%u bytes)\n", ex_progname, i, sga.sga_segs[0].sgaseg_len);
             return 1;
         }
@@ -54,21 +48,10 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
 static int run_client(const struct ex_args *a, uint64_t deadline) {
     demi_qtoken_t qt;
     demi_qresult_t qr;
-    int qd, ret;
     uint64_t *rtt = calloc(a->max_msgs, sizeof(*rtt));
     if (!rtt)
         return 1;
-    if ((ret = demi_socket(&qd, AF_INET, SOCK_DGRAM, 0)) != 0) {
-        ex_error("demi_socket", ret);
-        return 1;
-    }
-    /* Any local address, an ephemeral port: the client runs on another host than the
-     * server (on loopback both are 127.0.0.1), and replies come back to this port. */
-    struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_ANY)};
-    if ((ret = demi_bind(qd, (const struct sockaddr *)&local, sizeof(local))) != 0) {
-        ex_error("demi_bind", ret);
-        return 1;
-    }
+    int qd = ex_udp_client_socket();
     for (uint32_t i = 0; i < a->max_msgs; i++) {
         demi_sgarray_t sga = ex_alloc_message(a->data_size, i);
         uint64_t start = ex_now_ns();
@@ -79,7 +62,7 @@ static int run_client(const struct ex_args *a, uint64_t deadline) {
         if (demi_pop(&qt, qd) != 0)
             return 1;
         ex_wait_or_die(&qr, qt, deadline, "pop");
-        bool ok = datagram_ok(&qr.qr_value.sga, a, i);
+        bool ok = ex_message_ok(&qr.qr_value.sga, a->data_size, i);
         demi_sgafree(&qr.qr_value.sga);
         if (!ok) {
             fprintf(stderr, "%s: reply %u is wrong\n", ex_progname, i);
@@ -88,9 +71,7 @@ static int run_client(const struct ex_args *a, uint64_t deadline) {
         rtt[i] = ex_now_ns() - start;
     }
     demi_close(qd);
-    uint64_t p50 = ex_percentile(rtt, a->max_msgs, 50), p99 = ex_percentile(rtt, a->max_msgs, 99);
-    printf("%s: %u round trips of %u bytes, all checked; rtt median %.1f us, p99 %.1f us\n", ex_progname, a->max_msgs,
-           a->data_size, p50 / 1e3, p99 / 1e3);
+    ex_print_round_trips(rtt, a->max_msgs, a->data_size);
     free(rtt);
     return 0;
 }

@@ -62,7 +62,7 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
         ex_wait_or_die(&qr, qt, deadline, "pop");
         demi_sgarray_t *sga = &qr.qr_value.sga;
         uint32_t len = sga->sga_segs[0].sgaseg_len;
-        bool ok = len == a->data_size && ex_check(sga->sga_segs[0].sgaseg_buf, len, i, 0) == len;
+        bool ok = ex_message_ok(sga, a->data_size, i);
         struct sockaddr_in from = sga->sga_addr;
         demi_sgafree(sga);
         if (!ok) {
@@ -82,18 +82,7 @@ static int run_server(const struct ex_args *a, uint64_t deadline) {
 static int run_client(const struct ex_args *a, uint64_t deadline) {
     demi_qtoken_t qt;
     demi_qresult_t qr;
-    int qd, ret;
-    if ((ret = demi_socket(&qd, AF_INET, SOCK_DGRAM, 0)) != 0) {
-        ex_error("demi_socket", ret);
-        return 1;
-    }
-    /* Any local address, an ephemeral port: the client runs on another host than the
-     * server (on loopback both are 127.0.0.1), and replies come back to this port. */
-    struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_ANY)};
-    if ((ret = demi_bind(qd, (const struct sockaddr *)&local, sizeof(local))) != 0) {
-        ex_error("demi_bind", ret);
-        return 1;
-    }
+    int qd = ex_udp_client_socket();
     for (uint32_t i = 0; i < a->max_msgs; i++) {
         demi_sgarray_t sga = ex_alloc_message(a->data_size, i);
         if (demi_pushto(&qt, qd, &sga, (const struct sockaddr *)&a->addr, sizeof(a->addr)) != 0)

@@ -1,8 +1,10 @@
-/* fuzz/driver_main.c — a plain main() for the fuzz targets, so every normal build
- * (gcc, -Werror, sanitizers) replays the committed seed corpora and crash regressions
- * through exactly the code the fuzzers run. Arguments are files or directories (one
- * level deep); with none, the target replays $MARGAY_SRCDIR/fuzz/corpus/<target> and
- * $MARGAY_SRCDIR/fuzz/regressions/<target>, which is what `make check` does.
+/* fuzz/driver_main.c — a plain main() for the fuzz targets: in every build without
+ * --enable-fuzz (gcc, -Werror, sanitizers, coverage) fuzz/fuzz_<target> is the target
+ * plus this file, so `make check` replays the committed seed corpora and crash
+ * regressions through exactly the code the fuzzers run. Arguments are files or
+ * directories (one level deep); with none, the target (named by the program's name)
+ * replays $MARGAY_SRCDIR/fuzz/corpus/<target> and $MARGAY_SRCDIR/fuzz/regressions/<target>,
+ * which is what `make check` does.
  *
  * A crash or a broken property aborts the program; a SIGABRT handler first prints the
  * input being run, so the failing file is always named. */
@@ -18,19 +20,19 @@
 
 #include "fuzz/fuzz_common.h"
 
-#ifndef FUZZ_TARGET_NAME
-#error "FUZZ_TARGET_NAME must name the target (fuzz/local.mk sets it)"
-#endif
 
 #define FUZZ_MAX_INPUT (1u << 20) /* libFuzzer's default -max_len is far below this */
 
+static const char *target = "?"; /* from the program's name: fuzz/fuzz_<target> */
 static const char *current_input = "(none)";
 static unsigned inputs_run;
 static unsigned repeat = 1; /* FUZZ_REPEAT=n runs each input n times (speed measurement) */
 
 static void report_crash(int sig) {
-    const char *a = "fuzz replay (" FUZZ_TARGET_NAME "): crashed on input ";
+    const char *a = "fuzz replay (", *b = "): crashed on input ";
     (void)!write(STDERR_FILENO, a, strlen(a));
+    (void)!write(STDERR_FILENO, target, strlen(target));
+    (void)!write(STDERR_FILENO, b, strlen(b));
     (void)!write(STDERR_FILENO, current_input, strlen(current_input));
     (void)!write(STDERR_FILENO, "\n", 1);
     signal(sig, SIG_DFL);
@@ -131,7 +133,19 @@ static int run_path(const char *path) {
 /* Defined by targets that need one-time setup; weak so the others need not. */
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* "fuzz_stack" from ".../fuzz/fuzz_stack" (or libtool's "lt-fuzz_stack"). */
+static const char *target_of(const char *argv0) {
+    const char *base = strrchr(argv0, '/');
+    base = base ? base + 1 : argv0;
+    if (strncmp(base, "lt-", 3) == 0)
+        base += 3;
+    if (strncmp(base, "fuzz_", 5) == 0)
+        base += 5;
+    return base;
+}
+
 int main(int argc, char **argv) {
+    target = target_of(argv[0]);
     signal(SIGABRT, report_crash);
     const char *rep = getenv("FUZZ_REPEAT");
     if (rep && atoi(rep) > 0)
@@ -153,16 +167,16 @@ int main(int argc, char **argv) {
             return 2;
         }
         char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/fuzz/corpus/" FUZZ_TARGET_NAME, src);
+        snprintf(dir, sizeof(dir), "%s/fuzz/corpus/%s", src, target);
         if (run_dir(dir, 0) != 0)
             rc = 1;
-        snprintf(dir, sizeof(dir), "%s/fuzz/regressions/" FUZZ_TARGET_NAME, src);
+        snprintf(dir, sizeof(dir), "%s/fuzz/regressions/%s", src, target);
         if (run_dir(dir, 1) != 0)
             rc = 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("%s: replayed %u inputs%s", FUZZ_TARGET_NAME, inputs_run, rc ? " (some could not be read)" : "");
+    printf("%s: replayed %u inputs%s", target, inputs_run, rc ? " (some could not be read)" : "");
     if (repeat > 1)
         printf(", %u times each: %.0f executions/s", repeat, secs > 0 ? inputs_run * (double)repeat / secs : 0.0);
     printf("\n");

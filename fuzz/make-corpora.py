@@ -2,25 +2,34 @@
 """fuzz/make-corpora.py - generates the fuzz targets' seed corpora.
 
 Seeds are never written by hand: they come from the real captures in
-$MARGAY_TESTDATA/pcap (default ../shared/testdata beside the repository), from the
-configuration manual page and the configuration tests, and (for the whole-stack and
-state-machine targets) from the TCP conversations in those captures re-addressed to
-the harness's connection. Everything is deterministic: the same captures give the
-same files.
+$MARGAY_TESTDATA/pcap (default ../shared/testdata beside the repository), from
+simulator runs (`margay sim --pcap` on small scenarios with loss, reordering,
+duplication and a refused connection, so retransmissions, duplicate ACKs, window
+updates, FIN and RST appear), from the configuration manual page and the
+configuration tests. The whole-stack and state-machine targets get the TCP
+conversations of those captures re-addressed to the harness's connection; the
+capture-reader target gets the captures themselves cut to their first frames, and
+their packets re-encoded in every link type the reader converts. Everything is
+deterministic: the same captures and the same margay give the same files.
 
-  fuzz/make-corpora.py [--out DIR] [--max-bytes N]
+  fuzz/make-corpora.py [--out DIR] [--max-bytes N] [--margay PATH | --no-sim]
 
 --out defaults to fuzz/corpus (the committed seeds). Each target gets DIR/<target>/,
 emptied first. Files are named <source>-<n> so a seed says where it came from.
+--margay is the margay program for the simulator runs (default: $MARGAY, else a
+build directory of this tree, else PATH); --no-sim leaves those seeds out.
 """
 import argparse
+import glob
 import hashlib
 import os
 import random
 import re
 import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.dirname(HERE)
@@ -54,6 +63,45 @@ def read_pcap(path, with_time=False):
         frame = data[off:off + caplen]
         yield (linktype, frame, sec + frac / 1e6) if with_time else (linktype, frame)
         off += caplen
+
+
+def pcapng_blocks(data):
+    """Yields (endian, block type, body) for every block of a pcapng file."""
+    off, endian = 0, '<'
+    while off + 12 <= len(data):
+        if data[off:off + 4] == b'\x0a\x0d\x0d\x0a':  # section header: its own byte order
+            endian = '<' if data[off + 8:off + 12] == b'\x4d\x3c\x2b\x1a' else '>'
+        btype, blen = struct.unpack(endian + 'II', data[off:off + 8])
+        if blen < 12 or off + blen > len(data):
+            return
+        yield endian, btype, data[off + 8:off + blen - 4]
+        off += blen
+
+
+def read_pcapng(path):
+    """Yields (linktype, frame, seconds) from the enhanced packet blocks of a pcapng file."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    ifaces = []
+    for endian, btype, body in pcapng_blocks(data):
+        if btype == 0x0a0d0d0a:
+            ifaces = []
+        elif btype == 1 and len(body) >= 8:  # interface description
+            linktype = struct.unpack(endian + 'H', body[:2])[0]
+            unit, o = 1e-6, 8
+            while o + 4 <= len(body):
+                code, olen = struct.unpack(endian + 'HH', body[o:o + 4])
+                if code == 0:
+                    break
+                if code == 9 and olen >= 1:  # if_tsresol
+                    v = body[o + 4]
+                    unit = 2.0 ** -(v & 0x7f) if v & 0x80 else 10.0 ** -v
+                o += 4 + ((olen + 3) & ~3)
+            ifaces.append((linktype, unit))
+        elif btype == 6 and len(body) >= 20:  # enhanced packet
+            iface, hi, lo, caplen = struct.unpack(endian + 'IIII', body[:16])
+            linktype, unit = ifaces[iface] if iface < len(ifaces) else (LINKTYPE_ETHERNET, 1e-6)
+            yield linktype, body[20:20 + caplen], ((hi << 32) | lo) * unit
 
 
 def ipv4_of(linktype, frame):
@@ -92,6 +140,84 @@ def captures(testdata):
     for name in sorted(os.listdir(d)):
         if name.endswith('.pcap'):
             yield name.split('_')[0], os.path.join(d, name)
+
+
+# --------------------------------------------------------------- simulator ----
+# Small scenarios, a few seeds each, with the faults that make TCP work: loss and
+# reordering (retransmissions, duplicate ACKs, SACK), duplication, corruption (bad
+# checksums), a refused connection (RST), UDP request/response. A run that fails (the
+# refused one does on purpose) still leaves its capture.
+SIM_RUNS = [
+    ('xfer', ['--daemon', '0:xfer --server 10.0.0.1 80 --conns 2',
+              '--proc', '1:xfer --client 10.0.0.1 80 --conns 2 --min 1000 --max 24000 --seed 5',
+              '--loss', '0.08', '--reorder', '0.1', '--duplicate', '0.03'], (1, 2, 3)),
+    ('echo', ['--daemon', '0:tcp-echo --server 10.0.0.1 7 --nclients 2',
+              '--proc', '1:tcp-echo --client 10.0.0.1 7 --nclients 2 --nrequests 4',
+              '--loss', '0.05', '--corrupt', '0.03', '--jitter', '300us'], (1, 2)),
+    ('refused', ['--proc', '1:tcp-ping-pong --client 10.0.0.1 81'], (1,)),
+    ('udp', ['--daemon', '0:udp-ping-pong --server 10.0.0.1 53',
+             '--proc', '1:udp-ping-pong --client 10.0.0.1 53 64 8 --timeout 5', '--loss', '0.05'], (1, 2)),
+]
+
+
+def find_margay(explicit):
+    """The margay program for simulator runs, or None."""
+    cands = [explicit, os.environ.get('MARGAY')] if explicit or os.environ.get('MARGAY') else []
+    cands += sorted(glob.glob(os.path.join(SRCDIR, 'build*', 'margay'))) + [os.path.join(SRCDIR, 'margay')]
+    cands.append(shutil.which('margay'))
+    for c in cands:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+def run_simulations(margay):
+    """[(source, file bytes, packets, first file of its run)] from every SIM_RUNS run.
+    Captures are found by globbing the run's own directory (their names are the
+    simulator's business: one per host, or one per link)."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix='margay-corpora-') as tmp:
+        for name, args, seeds in SIM_RUNS:
+            for seed in seeds:
+                d = os.path.join(tmp, '%s-%d' % (name, seed))
+                os.makedirs(d)
+                cmd = [margay, 'sim'] + args + ['--seed', str(seed), '--quiet', '--pcap', os.path.join(d, 'run')]
+                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+                files = sorted(glob.glob(os.path.join(d, '*.pcapng')))
+                if not files:
+                    sys.exit('make-corpora: `%s` wrote no capture' % ' '.join(cmd))
+                for i, path in enumerate(files):
+                    with open(path, 'rb') as f:
+                        data = f.read()
+                    source = 'sim-%s-s%d' % (name, seed) + ('-%d' % i if i else '')
+                    out.append((source, data, list(read_pcapng(path)), i == 0))
+    return out
+
+
+class Sources:
+    """The captures seeds come from: the shared ones and the simulator's."""
+
+    def __init__(self, testdata, margay):
+        self.shared = []
+        for source, path in captures(testdata):
+            with open(path, 'rb') as f:
+                data = f.read()
+            self.shared.append((source, data, list(read_pcap(path, with_time=True))))
+        self.sim = run_simulations(margay) if margay else []
+
+    def all(self):
+        """(source, [(linktype, frame, seconds)]) for every capture."""
+        for source, _, pkts in self.shared:
+            yield source, pkts
+        for source, _, pkts, _ in self.sim:
+            yield source, pkts
+
+    def files(self):
+        """(source, file bytes) for every capture."""
+        for source, data, _ in self.shared:
+            yield source, data
+        for source, data, _, _ in self.sim:
+            yield source, data
 
 
 # ------------------------------------------------------------------ output ----
@@ -152,12 +278,12 @@ def tcp_shape(seg):
 
 
 # ----------------------------------------------------------- wire targets ----
-def make_wire(root, testdata, max_bytes):
+def make_wire(root, src, max_bytes):
     c = {t: Corpus(root, t, max_bytes) for t in
          ('wire_eth', 'wire_arp', 'wire_ipv4', 'wire_icmp', 'wire_udp', 'wire_tcp')}
     keep_eth, keep_ip, keep_tcp = shape_filter(3), shape_filter(3), shape_filter(2)
-    for source, path in captures(testdata):
-        for linktype, frame in read_pcap(path):
+    for source, pkts in src.all():
+        for linktype, frame, _ in pkts:
             if linktype == LINKTYPE_ETHERNET and len(frame) >= 14:
                 if keep_eth(frame[12:14]):
                     c['wire_eth'].add(source, frame[:64])
@@ -267,13 +393,25 @@ def main():
                     next((d for d in (os.path.join(SRCDIR, '..', 'shared', 'testdata'),
                                       os.path.join(SRCDIR, 'shared', 'testdata')) if os.path.isdir(d)),
                          os.path.join(SRCDIR, '..', 'shared', 'testdata')))
+    ap.add_argument('--margay', help='the margay program for the simulator runs')
+    ap.add_argument('--no-sim', action='store_true', help='no seeds from simulator runs')
     args = ap.parse_args()
-    corpora = list(make_wire(args.out, args.testdata, args.max_bytes).values())
+    margay = None
+    if not args.no_sim:
+        margay = find_margay(args.margay)
+        if margay is None:
+            sys.exit('make-corpora: no margay program for the simulator runs: build it, pass --margay PATH, '
+                     'or leave those seeds out with --no-sim')
+    src = Sources(args.testdata, margay)
+    corpora = list(make_wire(args.out, src, args.max_bytes).values())
     corpora.append(make_config(args.out, args.max_bytes))
     for extra in EXTRA_TARGETS:
-        corpora.append(extra(args.out, args.testdata, args.max_bytes))
+        corpora.append(extra(args.out, src, args.max_bytes))
     for c in corpora:
         print('%-12s %4d seeds %7d bytes  %s' % (os.path.basename(c.dir), c.count, c.bytes, c.dir))
+    print('%-12s %4d seeds %7d bytes' % ('total', sum(c.count for c in corpora), sum(c.bytes for c in corpora)))
+    if margay:
+        print('simulator runs: %d captures, with %s' % (len(src.sim), margay))
 
 
 # ------------------------------------------------ whole stack and TCP SM ----
@@ -291,15 +429,47 @@ def tcp_fields(seg):
     return sport, dport, seq, ack, (off >> 4) * 4, flags, win
 
 
-def conversations(testdata):
-    """Per capture: (source, [(time, linktype, frame, ip, proto, l4)])."""
-    for source, path in captures(testdata):
-        pkts = []
-        for linktype, frame, t in read_pcap(path, with_time=True):
-            ip = ipv4_of(linktype, frame)
-            l4 = l4_of(ip) if ip is not None else None
-            pkts.append((t, linktype, frame, ip, l4[0] if l4 else None, l4[1] if l4 else None))
-        yield source, pkts
+def annotate(pkts):
+    """[(time, linktype, frame, ip, proto, l4)] of a capture's packets."""
+    out = []
+    for linktype, frame, t in pkts:
+        ip = ipv4_of(linktype, frame)
+        l4 = l4_of(ip) if ip is not None else None
+        out.append((t, linktype, frame, ip, l4[0] if l4 else None, l4[1] if l4 else None))
+    return out
+
+
+def by_connection(pkts, limit=3):
+    """One packet list per TCP connection of an annotated capture (at most `limit`);
+    the packets of no connection (ARP, UDP, ICMP) go with the first."""
+    conns, order, other = {}, [], []
+    for p in pkts:
+        ip, proto, l4 = p[3], p[4], p[5]
+        if proto == 6 and l4 is not None and len(l4) >= 4:
+            sport, dport = struct.unpack('>HH', l4[:4])
+            key = frozenset([(ip[12:16], sport), (ip[16:20], dport)])
+            if key not in conns:
+                conns[key] = []
+                order.append(key)
+            conns[key].append(p)
+        else:
+            other.append(p)
+    if not order:
+        return [other] if other else []
+    lists = [conns[k] for k in order[:limit]]
+    lists[0] = sorted(lists[0] + other, key=lambda p: p[0])
+    return lists
+
+
+def conversations(src):
+    """Per conversation: (source, [(time, linktype, frame, ip, proto, l4)]). A shared
+    capture is one; the first capture of each simulator run gives one per connection."""
+    for source, _, pkts in src.shared:
+        yield source, annotate(pkts)
+    for source, _, pkts, first in src.sim:
+        if first:
+            for i, conn in enumerate(by_connection(annotate(pkts))):
+                yield source + '-c%d' % i, conn
 
 
 def eth_frame(ip):
@@ -447,18 +617,18 @@ def sm_program(pkts):
     return bytes(prog)
 
 
-def make_stack(root, testdata, max_bytes):
+def make_stack(root, src, max_bytes):
     c = Corpus(root, 'stack', max_bytes * 4)
-    for source, pkts in conversations(testdata):
+    for source, pkts in conversations(src):
         rec = stack_records(pkts)
         if rec:
             c.add(source, rec)
     return c
 
 
-def make_tcp_sm(root, testdata, max_bytes):
+def make_tcp_sm(root, src, max_bytes):
     c = Corpus(root, 'tcp_sm', max_bytes * 2)
-    for source, pkts in conversations(testdata):
+    for source, pkts in conversations(src):
         prog = sm_program(pkts)
         if prog:
             c.add(source, prog)
@@ -476,7 +646,124 @@ def make_tcp_sm(root, testdata, max_bytes):
     return c
 
 
-EXTRA_TARGETS = [make_stack, make_tcp_sm]
+# ---------------------------------------------------------- capture reader ----
+# Must match fuzz/pcap_reader.c: the first byte is even for a capture file, odd for one
+# packet whose link type is LINK_TYPES[byte >> 1].
+LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147]
+CAP_RECORDS, CAP_SNAP = 4, 256  # a capture seed keeps its first records, cut to this
+
+
+def pcap_file(linktype, records, endian='<', nano=False):
+    """A classic pcap file: records are (seconds, frame, original length)."""
+    magic = 0xa1b23c4d if nano else 0xa1b2c3d4
+    out = bytearray(struct.pack(endian + 'IHHiIII', magic, 2, 4, 0, 0, 65535, linktype))
+    for t, frame, orig in records:
+        sec = int(t)
+        frac = int(round((t - sec) * (1e9 if nano else 1e6)))
+        out += struct.pack(endian + 'IIII', sec, frac, len(frame), orig) + frame
+    return bytes(out)
+
+
+def cut_pcap(data):
+    """A classic pcap file cut to its first records, each to CAP_SNAP bytes."""
+    if len(data) < 24:
+        return None
+    endian = '<' if data[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+    out, off = bytearray(data[:24]), 24
+    for _ in range(CAP_RECORDS):
+        if off + 16 > len(data):
+            break
+        sec, frac, caplen, orig = struct.unpack(endian + 'IIII', data[off:off + 16])
+        frame = data[off + 16:off + 16 + caplen][:CAP_SNAP]
+        out += struct.pack(endian + 'IIII', sec, frac, len(frame), orig) + frame
+        off += 16 + caplen
+    return bytes(out)
+
+
+def cut_pcapng(data):
+    """A pcapng file cut to its section and interface blocks and first packets, each
+    packet to CAP_SNAP bytes (options dropped)."""
+    out, packets = bytearray(), 0
+    for endian, btype, body in pcapng_blocks(data):
+        if btype == 6:
+            if packets == CAP_RECORDS:
+                continue
+            packets += 1
+            iface, hi, lo, caplen, orig = struct.unpack(endian + 'IIIII', body[:20])
+            frame = body[20:20 + caplen][:CAP_SNAP]
+            body = struct.pack(endian + 'IIIII', iface, hi, lo, len(frame), orig) + frame
+            body += b'\0' * (-len(body) % 4)
+        elif btype not in (0x0a0d0d0a, 1):
+            continue
+        blen = len(body) + 12
+        out += struct.pack(endian + 'II', btype, blen) + body + struct.pack(endian + 'I', blen)
+    return bytes(out)
+
+
+def encode_link(linktype, frame):
+    """An Ethernet frame as a packet of another link type (None if it has no such form)."""
+    if len(frame) < 14:
+        return None
+    etype, l3 = struct.unpack('>H', frame[12:14])[0], frame[14:]
+    v = l3[0] >> 4 if l3 else 0
+    ip = etype in (0x0800, 0x86dd)
+    if linktype in (1, 147):
+        return frame
+    if linktype == 0 and ip:
+        return struct.pack('<I', 2 if v == 4 else 10) + l3  # the recorder's byte order
+    if linktype == 108 and ip:
+        return struct.pack('>I', 2 if v == 4 else 24) + l3
+    if linktype in (12, 14, 101) and ip:
+        return l3
+    if linktype == 228 and etype == 0x0800:
+        return l3
+    if linktype == 229 and etype == 0x86dd:
+        return l3
+    if linktype == 113:  # pkttype, ARPHRD_ETHER, address length, address (8), protocol
+        return struct.pack('>HHH', 0, 1, 6) + frame[6:12] + b'\0\0' + frame[12:14] + l3
+    if linktype == 276:  # protocol, reserved, ifindex, ARPHRD_ETHER, pkttype, length, address
+        return frame[12:14] + struct.pack('>HIHBB', 0, 1, 1, 4, 6) + frame[6:12] + b'\0\0' + l3
+    return None
+
+
+def make_pcap_reader(root, src, max_bytes):
+    c = Corpus(root, 'pcap_reader', max_bytes * 2)
+    # The captures themselves, cut to their first frames.
+    for source, data in src.files():
+        cut = cut_pcapng(data) if data[:4] == b'\x0a\x0d\x0d\x0a' else cut_pcap(data)
+        if cut:
+            c.add(source, b'\0' + cut)
+    # Frames of every kind (IPv4, IPv6, ARP; short and long), in every link type.
+    frames, kinds = [], set()
+    for _, pkts in src.all():
+        for linktype, frame, t in pkts:
+            if linktype != LINKTYPE_ETHERNET or len(frame) < 15:
+                continue
+            kind = (frame[12:14], len(frame) > 200)
+            if kind not in kinds:
+                kinds.add(kind)
+                frames.append((t, frame[:CAP_SNAP], len(frame)))
+    for i, lt in enumerate(LINK_TYPES):
+        recs = [(t, encode_link(lt, f), n - len(f) + len(encode_link(lt, f)))
+                for t, f, n in frames if encode_link(lt, f) is not None]
+        if recs:
+            c.add('link%d' % lt, b'\0' + pcap_file(lt, recs[:CAP_RECORDS * 2]))
+        for t, f, n in frames[:4]:
+            pkt = encode_link(lt, f)
+            if pkt is not None:
+                c.add('link%d-pkt' % lt, bytes([(i << 1) | 1]) + pkt)
+    # The same records big-endian and with nanosecond timestamps, and a file cut off in
+    # the middle of a record.
+    if frames:
+        recs = frames[:CAP_RECORDS]
+        c.add('big-endian', b'\0' + pcap_file(1, recs, endian='>'))
+        nano = pcap_file(1, recs, nano=True)
+        c.add('nanosecond', b'\0' + nano)
+        c.add('truncated', b'\0' + nano[:len(nano) - 7])
+    return c
+
+
+EXTRA_TARGETS = [make_stack, make_tcp_sm, make_pcap_reader]
 
 if __name__ == '__main__':
     main()

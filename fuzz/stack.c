@@ -1,7 +1,8 @@
 /* fuzz/stack.c — fuzz target: the whole stack, everything a remote peer can send.
  *
  * Each input starts from the same stack (fh_setup) brought, with a real handshake of
- * crafted frames, into a state with something to break: a TCP listener on port 80,
+ * crafted frames, into a state with something to break (built once, then restored
+ * from a snapshot of the fuzz arena before every input: fuzz/arena.h): a TCP listener on port 80,
  * an established connection (peer port 40000) with data in flight both ways (the
  * stack's 2000 unacknowledged bytes out, 300 bytes in order and 200 out of order in),
  * an active open to the peer's port 5000 waiting in SYN-SENT, and a UDP socket on 53.
@@ -16,7 +17,8 @@
  * the established connection, 6 = with bit 2, use the SYN-SENT connection instead.
  * The frame goes through the device's receive path, the clock advances, the stack
  * polls; after every record TCP's invariants and the memory bounds are checked, and
- * at the end every buffer must be back in the pool. */
+ * at the end every buffer must be back in the pool and every block the stack
+ * allocated freed. */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -181,10 +183,27 @@ static void make_relative(struct fh *h, struct app *a, uint8_t *frame, size_t le
     store32(tp + 8, load32(tp + 8) + v->snd_max);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static struct fh h;
+/* The starting state, in the fuzz arena: built by the first execution, then restored
+ * from the arena's snapshot before every other (fuzz/arena.h), at the same address. */
+struct world {
+    struct fh h;
     struct app a;
-    setup_state(&h, &a);
+};
+static struct world *world;
+
+static struct world *begin(void) {
+    if (!fh_begin()) {
+        world = fh_alloc_root(sizeof(*world));
+        setup_state(&world->h, &world->a);
+        fh_snapshot();
+    }
+    return world;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    struct world *w = begin();
+    struct fh *h = &w->h;
+    struct app *a = &w->a;
     uint8_t frame[1600];
     bool closed = false;
     while (size >= 5) {
@@ -200,28 +219,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         data += flen;
         size -= flen;
         if (ctl & CTL_REL)
-            make_relative(&h, &a, frame, copy, (ctl & CTL_ACTIVE) != 0);
+            make_relative(h, a, frame, copy, (ctl & CTL_ACTIVE) != 0);
         fh_fix_frame(frame, copy, (ctl & CTL_ADDR) != 0, (ctl & CTL_CKSUM) != 0);
         if (copy > 0)
-            fh_queue_frame(&h, frame, copy);
-        fh_run(&h, advance);
-        fh_check(&h);
+            fh_queue_frame(h, frame, copy);
+        fh_run(h, advance);
+        fh_check(h);
         if (ctl & CTL_READ)
-            app_read_all(&a);
+            app_read_all(a);
         if ((ctl & CTL_SEND) && !closed)
-            app_send(&h, a.est, 1000);
+            app_send(h, a->est, 1000);
         if ((ctl & CTL_CLOSE) && !closed) {
-            mg_tcp_close(a.est);
-            a.est = NULL;
+            mg_tcp_close(a->est);
+            a->est = NULL;
             closed = true;
         }
         if (ctl & (CTL_READ | CTL_SEND | CTL_CLOSE)) {
-            fh_run(&h, 0);
-            fh_check(&h);
+            fh_run(h, 0);
+            fh_check(h);
         }
     }
     /* Timers fire only when the input moves the clock: an extra run here would spend
      * most of each execution retransmitting the setup's data. */
-    fh_teardown(&h);
+    fh_teardown(h);
     return 0;
 }

@@ -2,24 +2,101 @@
  * targets share (see stack_harness.h). */
 #include "fuzz/stack_harness.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
+#include "fuzz/arena.h"
 #include "fuzz/fuzz_common.h"
 
 const uint8_t fh_local_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
 const uint8_t fh_peer_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
 
-/* One pool for the whole process: creating it per input would dominate the cost of
- * an execution. Every input must give back every buffer (fh_teardown checks). */
+/* The pool of the current execution. It lives in the fuzz arena (fuzz/arena.h) like
+ * the stack, so a snapshot restores it with the buffers the stack held. Buffers are
+ * carved from the arena on first use, and a free buffer's descriptor and storage are
+ * poisoned, so AddressSanitizer reports a use after mg_buf_free or a second free. */
+struct fh_pool_slot {
+    struct fh_pool_slot *next_free;
+    uint8_t pad[8];
+    struct mg_buf buf;
+};
+
+struct fh_pool {
+    struct mg_pool pool;
+    struct fh_pool_slot *free_head;
+    uint32_t carved;
+};
+
 static struct mg_pool *fh_pool;
+static bool fh_no_snapshot; /* FUZZ_NO_SNAPSHOT=1: build every input's state afresh */
+static bool fh_digest;      /* FUZZ_DIGEST=1: print a digest of what the stack sent */
+
+static struct mg_buf *fh_pool_alloc(struct mg_pool *p) {
+    struct fh_pool *fp = (struct fh_pool *)p;
+    struct fh_pool_slot *s = fp->free_head;
+    if (s != NULL) {
+        fp->free_head = s->next_free;
+        fa_unpoison(&s->buf, sizeof(s->buf));
+        fa_unpoison(s->buf.base, s->buf.cap);
+        return &s->buf;
+    }
+    if (fp->carved >= FH_POOL_BUFFERS)
+        return NULL;
+    fp->carved++;
+    s = fa_alloc(sizeof(*s), true, FA_HARNESS);
+    s->buf.base = fa_alloc(p->data_room, false, FA_HARNESS);
+    s->buf.cap = p->data_room;
+    s->buf.pool = p;
+    return &s->buf;
+}
+
+static void fh_pool_release(struct mg_pool *p, struct mg_buf *b) {
+    struct fh_pool *fp = (struct fh_pool *)p;
+    struct fh_pool_slot *s = (struct fh_pool_slot *)((uint8_t *)b - offsetof(struct fh_pool_slot, buf));
+    fa_poison(b->base, b->cap);
+    fa_poison(b, sizeof(*b));
+    s->next_free = fp->free_head;
+    fp->free_head = s;
+}
+
+static const struct mg_pool_ops fh_pool_ops = {.alloc = fh_pool_alloc, .release = fh_pool_release};
+
+/* An environment switch: set, and neither empty nor "0". */
+static bool env_on(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
 
 void fh_global_init(void) {
-    if (fh_pool == NULL)
-        fh_pool = mg_heap_pool_create("fuzz", FH_POOL_BUFFERS, 2048, 128);
-    if (fh_pool == NULL)
-        fuzz_fail("cannot create the buffer pool");
+    fa_init();
+    fh_no_snapshot = env_on("FUZZ_NO_SNAPSHOT");
+    fh_digest = env_on("FUZZ_DIGEST");
+}
+
+bool fh_begin(void) {
+    fa_set_active(true);
+    if (!fh_no_snapshot && fa_snapshot_restore())
+        return true;
+    fa_reset();
+    struct fh_pool *fp = fa_alloc(sizeof(*fp), true, FA_HARNESS);
+    fp->pool.ops = &fh_pool_ops;
+    fp->pool.name = "fuzz";
+    fp->pool.data_room = 2048;
+    fp->pool.headroom = 128;
+    fh_pool = &fp->pool;
+    return false;
+}
+
+void *fh_alloc_root(size_t size) {
+    return fa_alloc(size, true, FA_HARNESS);
+}
+
+void fh_snapshot(void) {
+    if (!fh_no_snapshot)
+        fa_snapshot_take();
 }
 
 static uint16_t fh_rx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_t n) {
@@ -131,10 +208,20 @@ static void check_tx_frame(struct fh *h, const struct mg_buf *b) {
     }
 }
 
+/* FNV-1a over every frame the stack sends: two runs of one input must agree. */
+static void digest_frame(struct fh *h, const struct mg_buf *b) {
+    uint64_t d = h->tx_digest ? h->tx_digest : 0xcbf29ce484222325ull;
+    for (uint32_t i = 0; i < b->len; i++)
+        d = (d ^ b->data[i]) * 0x100000001b3ull;
+    h->tx_digest = d;
+}
+
 static uint16_t fh_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_t n) {
     struct fh *h = dev->priv;
     for (uint16_t i = 0; i < n; i++) {
         check_tx_frame(h, bufs[i]);
+        if (fh_digest)
+            digest_frame(h, bufs[i]);
         mg_buf_free(bufs[i]);
         h->tx_frames++;
     }
@@ -144,7 +231,6 @@ static uint16_t fh_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
 static const struct mg_netdev_ops fh_ops = {.rx_burst = fh_rx_burst, .tx_burst = fh_tx_burst};
 
 void fh_setup(struct fh *h, void (*tweak)(struct mg_config *cfg)) {
-    fh_global_init();
     memset(h, 0, sizeof(*h));
     mg_clock_init_manual(&h->clock, 1000 * MG_NS_PER_S);
     h->dev.ops = &fh_ops;
@@ -185,6 +271,9 @@ void fh_check(struct fh *h) {
         fuzz_fail("TCP invariant broken: %s", why);
     if (mg_tcp_connection_count(h->tcp) > FH_MAX_CONNS + 8)
         fuzz_fail("%u connections, past the configured %u", mg_tcp_connection_count(h->tcp), FH_MAX_CONNS);
+    if (fa_stack_live_bytes() > FH_MEM_BOUND)
+        fuzz_fail("the stack holds %llu bytes of heap (bound %u): unbounded growth",
+                  (unsigned long long)fa_stack_live_bytes(), FH_MEM_BOUND);
     if (fh_pool->in_use > FH_BUF_BOUND)
         fuzz_fail("the stack holds %u buffers (bound %u): unbounded buffering", fh_pool->in_use, FH_BUF_BOUND);
 }
@@ -199,6 +288,13 @@ void fh_teardown(struct fh *h) {
         mg_buf_free(h->rxq[h->rx_head++ % FH_RXQ]);
     if (fh_pool->in_use != 0)
         fuzz_fail("%u buffers leaked (not back in the pool after teardown)", fh_pool->in_use);
+    if (fa_stack_live_blocks() != 0)
+        fuzz_fail("%llu blocks (%llu bytes) the stack allocated are still live after teardown: leaked",
+                  (unsigned long long)fa_stack_live_blocks(), (unsigned long long)fa_stack_live_bytes());
+    if (fh_digest)
+        printf("fuzz-digest %016llx frames %llu\n", (unsigned long long)h->tx_digest,
+               (unsigned long long)h->tx_frames);
+    fa_set_active(false);
 }
 
 void fh_queue_frame(struct fh *h, const uint8_t *frame, size_t len) {

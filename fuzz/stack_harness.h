@@ -40,6 +40,9 @@
  * so the bound above measures what the stack holds on its own (receive and
  * out-of-order queues), not what the application chose to queue for sending. */
 #define FH_APP_BUDGET 1024
+/* Heap the stack may hold at once (its instance, tables, sockets): beyond this its
+ * memory use grows without bound. */
+#define FH_MEM_BOUND (16u << 20)
 
 extern const uint8_t fh_local_mac[6], fh_peer_mac[6];
 
@@ -67,16 +70,29 @@ struct fh {
     unsigned rx_head, rx_tail;
     struct fh_view views[FH_MAX_VIEWS];
     uint64_t tx_frames;
+    uint64_t tx_digest; /* FNV-1a of the frames sent, with FUZZ_DIGEST */
     uint32_t peer_ts; /* the peer's timestamp clock */
 };
 
 /* Whether the application may allocate another buffer to send (FH_APP_BUDGET). */
 bool fh_app_may_send(const struct fh *h);
-/* Creates the shared pool once (targets call it from LLVMFuzzerInitialize or lazily). */
+/* Maps the fuzz arena and reads the environment (LLVMFuzzerInitialize calls it). */
 void fh_global_init(void);
+/* Starts an execution. With a snapshot (fh_snapshot), restores it and returns true:
+ * the arena, and with it the target's root object, stack and pool, is exactly as when
+ * the snapshot was taken. Otherwise empties the arena, makes a new pool and returns
+ * false: the target then allocates its root (fh_alloc_root), builds its starting state
+ * and calls fh_snapshot. FUZZ_NO_SNAPSHOT=1 in the environment makes every execution
+ * build afresh (a replay with and without must print the same FUZZ_DIGEST lines). */
+bool fh_begin(void);
+/* A zeroed block in the arena for the target's own state (restored with the rest). */
+void *fh_alloc_root(size_t size);
+/* Records the arena as every later fh_begin will restore it. */
+void fh_snapshot(void);
 /* A fresh stack with the harness configuration (tweak may edit it; may be NULL). */
 void fh_setup(struct fh *h, void (*tweak)(struct mg_config *cfg));
-/* Destroys the stack and checks that every buffer came back. Sockets still open are
+/* Destroys the stack and checks that every buffer came back to the pool and every
+ * block the stack allocated was freed; ends the execution. Sockets still open are
  * the layers' to free. */
 void fh_teardown(struct fh *h);
 /* Queues a raw frame for the stack's next receive (copied into a pool buffer;

@@ -453,35 +453,47 @@ static const char *const op_names[OP__COUNT] = {"connect", "peer-syn", "accept",
                                                 "recv",    "close",    "abort",   "advance", "sockopt",
                                                 "icmp",    "peer-ack", "dupacks", "api"};
 
+/* The starting state (a stack with a listener on port 80), in the fuzz arena: built
+ * by the first execution, then restored from the arena's snapshot before every other
+ * (fuzz/arena.h). */
+static struct sm *world;
+
+static struct sm *begin(void) {
+    if (!fh_begin()) {
+        world = fh_alloc_root(sizeof(*world));
+        fh_setup(&world->h, NULL);
+        world->listener = mg_tcp_open(world->h.tcp, NULL, NULL);
+        if (world->listener == NULL || mg_tcp_bind(world->listener, 0, LISTEN_PORT) != 0 ||
+            mg_tcp_listen(world->listener, 4) != 0)
+            fuzz_fail("listener setup failed");
+        fh_snapshot();
+    }
+    return world;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static struct sm m;
+    struct sm *m = begin();
     struct prog g = {data, size};
-    fh_setup(&m.h, NULL);
-    memset(m.slots, 0, sizeof(m.slots));
-    m.next_peer_port = 0;
-    m.listener = mg_tcp_open(m.h.tcp, NULL, NULL);
-    if (m.listener == NULL || mg_tcp_bind(m.listener, 0, LISTEN_PORT) != 0 || mg_tcp_listen(m.listener, 4) != 0)
-        fuzz_fail("listener setup failed");
     for (int step = 0; g.left > 0 && step < MAX_STEPS; step++) {
         uint8_t op = next8(&g) % OP__COUNT;
-        struct slot *sl = &m.slots[next8(&g) % SLOTS];
+        struct slot *sl = &m->slots[next8(&g) % SLOTS];
         uint64_t advance = 0;
         switch (op) {
         case OP_CONNECT:
-            op_connect(&m, &g);
+            op_connect(m, &g);
             break;
         case OP_PEER_SYN:
-            op_peer_syn(&m, &g);
+            op_peer_syn(m, &g);
             break;
         case OP_ACCEPT:
-            op_accept(&m);
+            op_accept(m);
             break;
         case OP_SEGMENT:
             if (sl->used)
-                send_segment(&m, sl, &g);
+                send_segment(m, sl, &g);
             break;
         case OP_SEND:
-            op_send(&m, sl, &g);
+            op_send(m, sl, &g);
             break;
         case OP_RECV:
             op_recv(sl);
@@ -506,23 +518,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         case OP_ICMP:
             if (sl->used)
-                op_icmp(&m, sl, &g);
+                op_icmp(m, sl, &g);
             break;
         case OP_PEER_ACK:
             if (sl->used)
-                op_peer_ack(&m, sl, &g);
+                op_peer_ack(m, sl, &g);
             break;
         case OP_DUPACKS:
             if (sl->used)
-                op_dupacks(&m, sl, &g);
+                op_dupacks(m, sl, &g);
             break;
         default:
-            op_api(&m, sl, &g);
+            op_api(m, sl, &g);
             break;
         }
         if (trace) {
-            struct fh_view *v = sl->used ? fh_view(&m.h, sl->lport, sl->rport) : NULL;
-            fprintf(stderr, "step %d: %s slot %ld (%u->%u)%s", step, op_names[op], (long)(sl - m.slots), sl->rport,
+            struct fh_view *v = sl->used ? fh_view(&m->h, sl->lport, sl->rport) : NULL;
+            fprintf(stderr, "step %d: %s slot %ld (%u->%u)%s", step, op_names[op], (long)(sl - m->slots), sl->rport,
                     sl->lport, sl->s ? " " : " [no handle] ");
             if (sl->s)
                 fprintf(stderr, "%s ", mg_tcp_state_name(mg_tcp_sock_state(sl->s)));
@@ -530,9 +542,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fprintf(stderr, "stack ack %u snd_max %u", v->ack, v->snd_max);
             fprintf(stderr, "\n");
         }
-        fh_run(&m.h, advance);
-        fh_check(&m.h);
+        fh_run(&m->h, advance);
+        fh_check(&m->h);
     }
-    fh_teardown(&m.h);
+    fh_teardown(&m->h);
     return 0;
 }

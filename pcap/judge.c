@@ -98,7 +98,8 @@ enum mg_judge_verdict mg_judge_flow(const struct mg_replay_flow *fl, char *buf, 
         add(&w, "acknowledged %u payload bytes, the recorded server %u", m->max_ack_rel, r->max_ack_rel);
     if (m->ack_went_back)
         add(&w, "margay's acknowledgments went backwards");
-    if (fl->app_bytes != r->max_ack_rel && !(m->rst && fl->app_bytes <= r->max_ack_rel))
+    /* A user's program reads at its own pace: what it was given is not measured. */
+    if (fl->app_known && fl->app_bytes != r->max_ack_rel && !(m->rst && fl->app_bytes <= r->max_ack_rel))
         add(&w, "delivered %llu payload bytes to the application, the recorded server acknowledged %u",
             (unsigned long long)fl->app_bytes, r->max_ack_rel);
     if (r->fin != m->fin)
@@ -112,8 +113,8 @@ enum mg_judge_verdict mg_judge_flow(const struct mg_replay_flow *fl, char *buf, 
             add(&w, "(note: %s)", note_buf);
         return MG_JUDGE_DIFFERS;
     }
-    snprintf(buf, len, "handshake accepted by both, %u payload bytes acknowledged and delivered%s%s%s%s%s",
-             m->max_ack_rel, m->fin ? ", FIN by both" : "", m->rst ? ", RST by both" : "",
+    snprintf(buf, len, "handshake accepted by both, %u payload bytes acknowledged%s%s%s%s%s%s", m->max_ack_rel,
+             fl->app_known ? " and delivered" : "", m->fin ? ", FIN by both" : "", m->rst ? ", RST by both" : "",
              notes.count ? " (note: " : "", note_buf, notes.count ? ")" : "");
     return MG_JUDGE_CONFORMS;
 }

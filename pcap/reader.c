@@ -164,15 +164,26 @@ long mg_cap_to_ethernet(int linktype, const uint8_t *pkt, size_t len, uint8_t *o
 }
 
 int mg_cap_open(const char *path, struct mg_cap_reader **out, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: not a readable pcap or pcapng capture: %s", path, strerror(errno));
+        return -EINVAL;
+    }
+    return mg_cap_open_stream(f, path, out, err, errlen);
+}
+
+int mg_cap_open_stream(FILE *f, const char *name, struct mg_cap_reader **out, char *err, size_t errlen) {
     char perr[PCAP_ERRBUF_SIZE] = "";
     struct mg_cap_reader *r = calloc(1, sizeof(*r));
     if (!r) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        snprintf(err, errlen, "%s: out of memory", name);
+        fclose(f);
         return -ENOMEM;
     }
-    r->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+    r->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, perr);
     if (!r->pcap) {
-        snprintf(err, errlen, "%s: not a readable pcap or pcapng capture: %s", path, perr);
+        snprintf(err, errlen, "%s: not a readable pcap or pcapng capture: %s", name, perr);
+        fclose(f); /* libpcap closes the stream only once it has accepted it */
         free(r);
         return -EINVAL;
     }
@@ -181,7 +192,7 @@ int mg_cap_open(const char *path, struct mg_cap_reader **out, char *err, size_t 
         snprintf(err, errlen,
                  "%s: link type %d (%s) is not supported; margay reads Ethernet, Linux cooked (SLL, SLL2), "
                  "raw IP and BSD loopback captures",
-                 path, r->linktype,
+                 name, r->linktype,
                  pcap_datalink_val_to_name(r->linktype) ? pcap_datalink_val_to_name(r->linktype) : "unknown");
         pcap_close(r->pcap);
         free(r);

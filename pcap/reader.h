@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Link types (the LINKTYPE_ values in pcap files; DLT_ where they differ). */
 enum {
@@ -60,5 +61,11 @@ int mg_cap_linktype(const struct mg_cap_reader *r);
  * truncated or corrupt file (the reader cannot go on). */
 int mg_cap_next(struct mg_cap_reader *r, struct mg_cap_frame *f, char *err, size_t errlen);
 void mg_cap_close(struct mg_cap_reader *r);
+
+/* As mg_cap_open, from an open stream (e.g. fmemopen over a capture in memory, as
+ * the capture-reader fuzz target does); `name` is for messages. The reader owns f
+ * from then on, also on failure: it is closed by mg_cap_close, or before an error
+ * returns. */
+int mg_cap_open_stream(FILE *f, const char *name, struct mg_cap_reader **out, char *err, size_t errlen);
 
 #endif /* MARGAY_PCAP_READER_H */

@@ -1,21 +1,37 @@
 /* pcap/replay.c — the replay engine (see replay.h): load the capture, pick the
  * endpoint, build a stack and a PDPIX application for it, then walk the capture's
  * timeline: run timers up to each frame's time, feed the frames addressed to the
- * endpoint, and record the stack's answers. */
+ * endpoint, and record the stack's answers.
+ *
+ * The stack's netdev is the replay's own (struct mem_dev): it is where the timeline is
+ * enforced and margay's frames are recorded. In memory mode it holds the frames
+ * itself; in net_pcap mode it sits on a DPDK port (the lower device) and takes each
+ * frame from the port's rx_pcap only when the timeline reaches it, and passes every
+ * frame margay sends on to the port's tx_pcap. net_pcap delivers frames as fast as it
+ * is polled and stamps nothing from the capture, so the clock never follows the
+ * device: it follows the capture, and the device is polled for exactly one frame at a
+ * time, which must be byte for byte the frame the timeline expects. */
 #include "config.h"
 
 #include "pcap/replay.h"
 
 #include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/config.h"
 #include "core/runtime.h"
+#include "drivers/netdev_open.h"
 #include "drivers/pcapng.h"
 #include "inet/tcp_int.h"
 #include "libos/inet/proto.h"
 #include "pcap/reader.h"
 #include "pcap/replay_app.h"
+#include "pcap/replay_prog.h"
 
 #define MAX_FRAMES (1u << 20)
 #define MAX_BYTES (512ull << 20)
@@ -23,6 +39,8 @@
 #define RXQ_CAP 1024u
 #define STEP_ROUNDS 256
 #define ADVANCE_ROUNDS 200000
+#define DEVICE_RX_TRIES 1000
+#define NET_PCAP_PORT "net_pcap0"
 
 /* ---- the in-memory netdev: injected frames in, sent frames kept ---- */
 
@@ -49,6 +67,14 @@ struct replay {
     int out_err;
     size_t out_cap;
     struct mg_replay_app_state *app;
+    struct mg_replay_prog *prog;
+    /* net_pcap mode */
+    struct mg_netdev *lower;
+    uint32_t lower_room; /* the longest frame one of its buffers holds */
+    char dir[200], rx_path[216], tx_path[216];
+    bool dir_temp;
+    int dev_err;
+    char dev_msg[256];
 };
 
 static void observe_margay(struct replay *rp, const uint8_t *f, size_t len);
@@ -83,6 +109,28 @@ static int keep_out_frame(struct replay *rp, const uint8_t *data, size_t len) {
     return 0;
 }
 
+static void device_error(struct replay *rp, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void device_error(struct replay *rp, int rc, const char *fmt, ...) {
+    if (rp->dev_err)
+        return; /* the first one explains */
+    rp->dev_err = rc;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rp->dev_msg, sizeof(rp->dev_msg), fmt, ap);
+    va_end(ap);
+}
+
+/* Hands one of margay's frames to the lower device (net_pcap writes it to tx_pcap). */
+static void to_device(struct replay *rp, struct mg_buf *b) {
+    if (mg_netdev_tx(rp->lower, &b, 1) == 1) {
+        rp->res->device_tx++;
+        return;
+    }
+    mg_buf_free(b);
+    device_error(rp, -EIO, "%s refused frame %llu margay sent", NET_PCAP_PORT,
+                 (unsigned long long)rp->res->frames_out);
+}
+
 static uint16_t mem_tx(struct mg_netdev *d, struct mg_buf **bufs, uint16_t n) {
     struct mem_dev *m = d->priv;
     struct replay *rp = m->rp;
@@ -103,7 +151,10 @@ static uint16_t mem_tx(struct mg_netdev *d, struct mg_buf **bufs, uint16_t n) {
         observe_margay(rp, b->data, b->len);
         d->stats.tx_frames++;
         d->stats.tx_bytes += b->len;
-        mg_buf_free(b);
+        if (rp->lower)
+            to_device(rp, b);
+        else
+            mg_buf_free(b);
     }
     return n;
 }
@@ -533,26 +584,34 @@ static void configure_addresses(struct replay *rp, struct mg_config *cfg) {
 
 /* ---- running ---- */
 
+/* Polls the stack and runs the application until neither has anything to do now. */
 static void run_step(struct replay *rp) {
     void *state = mg_rt_libos_state(rp->rt);
     for (int i = 0; i < STEP_ROUNDS; i++) {
         int n = mg_libos_inet_ops.poll(state, 0);
-        int a = mg_replay_app_run(rp->app);
+        int a = rp->prog ? mg_replay_prog_run(rp->prog) : mg_replay_app_run(rp->app);
         if (n <= 0 && a <= 0)
             break;
     }
 }
 
+/* The stack's next timer, or the program's timeout or sleep, whichever is first. */
+static uint64_t next_wakeup(const struct replay *rp) {
+    uint64_t w = mg_inet_next_wakeup(rp->inet);
+    uint64_t p = rp->prog ? mg_replay_prog_deadline(rp->prog) : UINT64_MAX;
+    return p < w ? p : w;
+}
+
 /* Runs timers due up to t, then sets the clock to t. */
 static void advance_to(struct replay *rp, uint64_t t) {
     for (int i = 0; i < ADVANCE_ROUNDS; i++) {
-        uint64_t w = mg_inet_next_wakeup(rp->inet);
+        uint64_t w = next_wakeup(rp);
         if (w > t)
             break;
         if (w > mg_clock_now(&rp->clock))
             mg_clock_set(&rp->clock, w);
         run_step(rp);
-        if (mg_inet_next_wakeup(rp->inet) <= mg_clock_now(&rp->clock))
+        if (next_wakeup(rp) <= mg_clock_now(&rp->clock))
             mg_clock_advance(&rp->clock, 1); /* a timer that stays due must not stall the walk */
     }
     if (t > mg_clock_now(&rp->clock))
@@ -671,17 +730,49 @@ static void fix_checksums(uint8_t *f, size_t len) {
     store_cksum(l4 + ck_off, p.ip.proto == 17 && ck == 0 ? 0xffff : ck);
 }
 
-static int inject(struct replay *rp, const struct mg_replay_frame *fr, const struct pkt *p, struct mg_replay_flow *fl) {
+/* The frame in a buffer of the replay's pool. */
+static struct mg_buf *frame_from_memory(struct replay *rp, const struct mg_replay_frame *fr) {
     /* Frames larger than a pool buffer (jumbo or offloaded captures) get a heap buffer. */
     struct mg_buf *b = fr->len <= 1800u ? mg_buf_alloc(rp->mem.dev.pool) : mg_buf_alloc_heap(fr->len, 128);
     if (!b)
-        return -ENOMEM;
+        return NULL;
     uint8_t *dst = mg_buf_append(b, fr->len);
     if (!dst) {
         mg_buf_free(b);
-        return -ENOMEM;
+        return NULL;
     }
     memcpy(dst, fr->data, fr->len);
+    return b;
+}
+
+/* The next frame from the lower device, which must be the one the timeline expects:
+ * rx_pcap holds the frames addressed to the endpoint in the capture's order. */
+static struct mg_buf *frame_from_device(struct replay *rp, const struct mg_replay_frame *fr) {
+    struct mg_buf *b = NULL;
+    for (int i = 0; i < DEVICE_RX_TRIES && !b; i++)
+        if (mg_netdev_rx(rp->lower, &b, 1) != 1)
+            b = NULL;
+    uint64_t nth = rp->res->device_rx + 1;
+    if (!b) {
+        device_error(rp, -EIO, "%s delivered no frame %llu (of %s)", NET_PCAP_PORT, (unsigned long long)nth,
+                     rp->rx_path);
+        return NULL;
+    }
+    rp->res->device_rx++;
+    if (b->len != fr->len || memcmp(b->data, fr->data, fr->len) != 0) {
+        device_error(rp, -EPROTO, "%s delivered a frame %llu of %u bytes that is not the capture's (%u bytes)",
+                     NET_PCAP_PORT, (unsigned long long)nth, b->len, fr->len);
+        mg_buf_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static int inject(struct replay *rp, const struct mg_replay_frame *fr, const struct pkt *p, struct mg_replay_flow *fl) {
+    struct mg_buf *b = rp->lower ? frame_from_device(rp, fr) : frame_from_memory(rp, fr);
+    if (!b)
+        return rp->dev_err ? rp->dev_err : -ENOMEM;
+    uint8_t *dst = b->data;
     if (rp->opts->fix_checksums)
         fix_checksums(dst, fr->len);
     if (fl)
@@ -697,6 +788,161 @@ static int inject(struct replay *rp, const struct mg_replay_frame *fr, const str
     m->dev.stats.rx_bytes += fr->len;
     rp->res->frames_in++;
     return 0;
+}
+
+/* ---- the net_pcap device ---- */
+
+const char *mg_replay_device_name(enum mg_replay_device d) {
+    return d == MG_REPLAY_DEVICE_NET_PCAP ? "net_pcap" : "memory";
+}
+
+int mg_replay_device_parse(const char *name, enum mg_replay_device *out) {
+    if (!strcmp(name, "memory"))
+        *out = MG_REPLAY_DEVICE_MEMORY;
+    else if (!strcmp(name, "dpdk") || !strcmp(name, "net_pcap"))
+        *out = MG_REPLAY_DEVICE_NET_PCAP;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* rx_pcap: the frames the endpoint receives, in the capture's order, as the replay
+ * has them (completed where the capture cut them short, loopback addresses moved). */
+static int write_rx_pcap(struct replay *rp, char *err, size_t errlen) {
+    pcap_t *dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
+    pcap_dumper_t *d = dead ? pcap_dump_open(dead, rp->rx_path) : NULL;
+    if (!d) {
+        snprintf(err, errlen, "cannot write %s: %s", rp->rx_path, dead ? pcap_geterr(dead) : "out of memory");
+        if (dead)
+            pcap_close(dead);
+        return -EIO;
+    }
+    struct pkt p;
+    for (size_t i = 0; i < rp->nin; i++) {
+        const struct mg_replay_frame *fr = &rp->in[i];
+        parse_pkt(fr->data, fr->len, &p);
+        if (!addressed_to_endpoint(rp->res, &p))
+            continue;
+        struct pcap_pkthdr h = {.caplen = fr->len, .len = fr->len};
+        h.ts.tv_sec = (time_t)(fr->ts_ns / MG_NS_PER_S);
+        h.ts.tv_usec = (suseconds_t)(fr->ts_ns % MG_NS_PER_S); /* nanoseconds in a nano-precision file */
+        pcap_dump((u_char *)d, &h, fr->data);
+    }
+    int rc = pcap_dump_flush(d) == 0 ? 0 : -EIO;
+    pcap_dump_close(d);
+    pcap_close(dead);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot write %s", rp->rx_path);
+    return rc;
+}
+
+static int make_device_dir(struct replay *rp, char *err, size_t errlen) {
+    const char *dir = rp->opts->device_dir;
+    if (dir) {
+        snprintf(rp->dir, sizeof(rp->dir), "%s", dir);
+        if (mkdir(rp->dir, 0777) < 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", rp->dir, strerror(errno));
+            return -errno;
+        }
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(rp->dir, sizeof(rp->dir), "%s/margay-replay-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        if (!mkdtemp(rp->dir)) {
+            snprintf(err, errlen, "cannot create a directory for net_pcap's files (%s): %s", rp->dir,
+                     strerror(errno));
+            return -errno;
+        }
+        rp->dir_temp = true;
+    }
+    /* net_pcap's device arguments are comma-separated key=value pairs. */
+    if (strpbrk(rp->dir, ",= ")) {
+        snprintf(err, errlen, "%s: net_pcap cannot take a path with ',', '=' or a space; choose another directory",
+                 rp->dir);
+        return -EINVAL;
+    }
+    snprintf(rp->rx_path, sizeof(rp->rx_path), "%s/rx.pcap", rp->dir);
+    snprintf(rp->tx_path, sizeof(rp->tx_path), "%s/tx.pcap", rp->dir);
+    return 0;
+}
+
+/* The DPDK port through margay's netdev opening, as an application configures it:
+ * EAL without hugepages, one net_pcap vdev. */
+static int open_lower(struct replay *rp, char *err, size_t errlen) {
+    char vdev[700];
+    snprintf(vdev, sizeof(vdev), "--vdev=%s,rx_pcap=%s,tx_pcap=%s", NET_PCAP_PORT, rp->rx_path, rp->tx_path);
+    const char *eal[] = {"--no-huge", "-m", "256", "--no-shconf", "--no-pci", "--no-telemetry", "--log-level=error", vdev};
+    struct mg_config cfg;
+    mg_config_defaults(&cfg);
+    snprintf(cfg.netdev, sizeof(cfg.netdev), "dpdk:%s", NET_PCAP_PORT);
+    for (size_t i = 0; i < sizeof(eal) / sizeof(eal[0]); i++) {
+        cfg.eal_args[i] = strdup(eal[i]);
+        if (!cfg.eal_args[i]) {
+            mg_config_free(&cfg);
+            return -ENOMEM;
+        }
+        cfg.eal_argc++;
+    }
+    cfg.dpdk_mempool_size = 4095;
+    cfg.dpdk_rx_desc = 256;
+    cfg.dpdk_tx_desc = 256;
+    cfg.dpdk_link_timeout_ms = 2000;
+    char why[400] = "";
+    int rc = mg_netdev_open(&cfg, &rp->lower, why, sizeof(why));
+    mg_config_free(&cfg);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot open DPDK's %s: %s", NET_PCAP_PORT, why[0] ? why : strerror(-rc));
+        return rc;
+    }
+    /* A frame longer than one buffer would arrive in a chain of mbufs, which the
+     * DPDK netdev does not pass up: such a capture cannot take this path. */
+    struct mg_buf *b = mg_buf_alloc(rp->lower->pool);
+    if (!b) {
+        snprintf(err, errlen, "%s: no buffer in its pool", NET_PCAP_PORT);
+        return -ENOMEM;
+    }
+    rp->lower_room = (uint32_t)(b->cap - (size_t)(b->data - b->base));
+    mg_buf_free(b);
+    return 0;
+}
+
+static int check_frames_fit(struct replay *rp, char *err, size_t errlen) {
+    struct pkt p;
+    for (size_t i = 0; i < rp->nin; i++) {
+        parse_pkt(rp->in[i].data, rp->in[i].len, &p);
+        if (addressed_to_endpoint(rp->res, &p) && rp->in[i].len > rp->lower_room) {
+            snprintf(err, errlen,
+                     "%s: frame %zu is %u bytes, longer than a buffer of %s (%u bytes): replay it without "
+                     "--device net_pcap",
+                     rp->opts->in_path, i + 1, rp->in[i].len, NET_PCAP_PORT, rp->lower_room);
+            return -EMSGSIZE;
+        }
+    }
+    return 0;
+}
+
+static int setup_device(struct replay *rp, char *err, size_t errlen) {
+    struct mg_replay_result *res = rp->res;
+    res->device = rp->opts->device;
+    if (rp->opts->device != MG_REPLAY_DEVICE_NET_PCAP)
+        return 0;
+    int rc = make_device_dir(rp, err, errlen);
+    if (rc == 0)
+        rc = write_rx_pcap(rp, err, errlen);
+    if (rc == 0)
+        rc = open_lower(rp, err, errlen);
+    if (rc == 0)
+        rc = check_frames_fit(rp, err, errlen);
+    snprintf(res->device_desc, sizeof(res->device_desc), "%s (DPDK) rx_pcap %s, tx_pcap %s", NET_PCAP_PORT,
+             rp->opts->device_dir ? rp->rx_path : "rx.pcap", rp->opts->device_dir ? rp->tx_path : "tx.pcap");
+    return rc;
+}
+
+static void remove_device_files(struct replay *rp) {
+    if (!rp->dir_temp)
+        return;
+    unlink(rp->rx_path);
+    unlink(rp->tx_path);
+    rmdir(rp->dir);
 }
 
 static int setup_stack(struct replay *rp, char *err, size_t errlen) {
@@ -715,7 +961,8 @@ static int setup_stack(struct replay *rp, char *err, size_t errlen) {
     snprintf(m->dev.name, sizeof(m->dev.name), "replay");
     memcpy(m->dev.mac, rp->res->endpoint_mac, 6);
     m->dev.mtu = 1500;
-    m->dev.pool = mg_heap_pool_create("replay", 4096, 2048, 128);
+    /* Through net_pcap the stack's buffers are the port's mbufs, as on any DPDK port. */
+    m->dev.pool = rp->lower ? rp->lower->pool : mg_heap_pool_create("replay", 4096, 2048, 128);
     m->dev.priv = m;
     if (!m->dev.pool) {
         mg_config_free(&cfg);
@@ -751,8 +998,10 @@ static void collect(struct replay *rp) {
         res->tcp = *mg_tcp_stats(rp->inet->tcp);
     for (size_t i = 0; i < res->nflows; i++) {
         struct mg_replay_flow *fl = &res->flows[i];
-        mg_replay_app_flow_bytes(rp->app, fl->client_ip, fl->client_port, fl->server_port, &fl->app_bytes,
-                                 &fl->app_eof);
+        fl->app_known = rp->app != NULL;
+        if (rp->app)
+            mg_replay_app_flow_bytes(rp->app, fl->client_ip, fl->client_port, fl->server_port, &fl->app_bytes,
+                                     &fl->app_eof);
         fl->state_known = rp->inet->tcp != NULL;
         struct mg_tcp_sock *s = rp->inet->tcp ? tcp_conn_lookup(rp->inet->tcp, fl->server_ip, fl->server_port,
                                                                 fl->client_ip, fl->client_port)
@@ -764,6 +1013,8 @@ static void collect(struct replay *rp) {
 static void teardown(struct replay *rp) {
     if (rp->app)
         mg_replay_app_destroy(rp->app);
+    if (rp->prog)
+        mg_replay_prog_stop(rp->prog);
     if (rp->rt)
         mg_rt_destroy(rp->rt);
     struct mem_dev *m = &rp->mem;
@@ -772,11 +1023,38 @@ static void teardown(struct replay *rp) {
         m->rx_head = (m->rx_head + 1) % RXQ_CAP;
         m->rx_len--;
     }
-    if (m->dev.pool)
+    if (rp->lower)
+        mg_netdev_destroy(rp->lower); /* closes tx_pcap; every mbuf is back by now */
+    else if (m->dev.pool)
         mg_heap_pool_destroy(m->dev.pool);
+    remove_device_files(rp);
     for (size_t i = 0; i < rp->nin; i++)
         free(rp->in[i].data);
     free(rp->in);
+}
+
+/* The built-in application listening where the recorded server did, or the user's
+ * program. */
+static int start_application(struct replay *rp, char *err, size_t errlen) {
+    struct mg_replay_result *res = rp->res;
+    const struct mg_replay_program *pg = rp->opts->program;
+    if (pg) {
+        res->program = true;
+        snprintf(res->program_name, sizeof(res->program_name), "%s", pg->name ? pg->name : "");
+        int rc = mg_replay_prog_start(pg, res->endpoint_ip, rp->rt, &rp->clock, &rp->prog);
+        if (rc < 0)
+            snprintf(err, errlen, "cannot start the program %s: %s", res->program_name, strerror(-rc));
+        return rc;
+    }
+    uint16_t listen_ports[16];
+    unsigned nlisten = 0;
+    for (unsigned i = 0; i < res->nports; i++)
+        if (!res->refused[i])
+            listen_ports[nlisten++] = res->ports[i];
+    int rc = mg_replay_app_create(res->app, res->endpoint_ip, listen_ports, nlisten, &rp->app);
+    if (rc < 0)
+        snprintf(err, errlen, "cannot start the %s application: %s", mg_replay_app_name(res->app), strerror(-rc));
+    return rc;
 }
 
 int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *res, char *err, size_t errlen) {
@@ -788,6 +1066,9 @@ int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *re
     choose_endpoint(&rp);
     separate_loopback_client(&rp);
     res->app = pick_app(opts, res);
+    rc = setup_device(&rp, err, errlen);
+    if (rc < 0)
+        goto out;
     rc = setup_stack(&rp, err, errlen);
     if (rc < 0)
         goto out;
@@ -800,16 +1081,9 @@ int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *re
         rp.out_open = true;
     }
     mg_rt_set_current(rp.rt);
-    uint16_t listen_ports[16];
-    unsigned nlisten = 0;
-    for (unsigned i = 0; i < res->nports; i++)
-        if (!res->refused[i])
-            listen_ports[nlisten++] = res->ports[i];
-    rc = mg_replay_app_create(res->app, res->endpoint_ip, listen_ports, nlisten, &rp.app);
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot start the %s application: %s", mg_replay_app_name(res->app), strerror(-rc));
+    rc = start_application(&rp, err, errlen);
+    if (rc < 0)
         goto out;
-    }
     run_step(&rp);
     uint64_t last = mg_clock_now(&rp.clock);
     for (size_t i = 0; i < rp.nin; i++) {
@@ -823,15 +1097,24 @@ int mg_replay_run(const struct mg_replay_opts *opts, struct mg_replay_result *re
         struct mg_replay_flow *fl = observe_recorded(&rp, &p);
         if (!addressed_to_endpoint(res, &p))
             continue;
-        if (inject(&rp, fr, &p, fl) < 0)
+        if (inject(&rp, fr, &p, fl) < 0) {
+            if (rp.dev_err)
+                break;
             continue; /* counted as not injected: frames_in stays behind frames_read */
+        }
         run_step(&rp);
     }
-    advance_to(&rp, last + (opts->tail_ns ? opts->tail_ns : 3 * MG_NS_PER_S));
-    run_step(&rp);
+    if (!rp.dev_err) {
+        advance_to(&rp, last + (opts->tail_ns ? opts->tail_ns : 3 * MG_NS_PER_S));
+        run_step(&rp);
+    }
     collect(&rp);
-    rc = rp.out_err;
-    if (rc < 0)
+    if (rp.prog)
+        res->program_ended = mg_replay_prog_ended(rp.prog, &res->program_status);
+    rc = rp.dev_err ? rp.dev_err : rp.out_err;
+    if (rp.dev_err)
+        snprintf(err, errlen, "%s", rp.dev_msg);
+    else if (rc < 0)
         snprintf(err, errlen, "writing %s: %s", opts->out_path ? opts->out_path : "output", strerror(-rc));
 out:
     /* Frames the stack sends while it is torn down (closing sockets) are not part
@@ -866,15 +1149,22 @@ void mg_replay_print_report(FILE *out, const struct mg_replay_result *res) {
     char ip[20];
     fmt_ip(res->endpoint_ip, ip, sizeof(ip));
     const uint8_t *m = res->endpoint_mac;
-    fprintf(out, "endpoint   %s (%02x:%02x:%02x:%02x:%02x:%02x), application %s", ip, m[0], m[1], m[2], m[3], m[4],
-            m[5], mg_replay_app_name(res->app));
+    fprintf(out, "endpoint   %s (%02x:%02x:%02x:%02x:%02x:%02x), ", ip, m[0], m[1], m[2], m[3], m[4], m[5]);
     unsigned shown = 0;
-    for (unsigned i = 0; i < res->nports; i++)
-        if (!res->refused[i])
-            fprintf(out, "%s%u", shown++ ? "," : " on port ", res->ports[i]);
+    if (res->program) {
+        fprintf(out, "program %s", res->program_name);
+    } else {
+        fprintf(out, "application %s", mg_replay_app_name(res->app));
+        for (unsigned i = 0; i < res->nports; i++)
+            if (!res->refused[i])
+                fprintf(out, "%s%u", shown++ ? "," : " on port ", res->ports[i]);
+    }
     for (unsigned i = 0, r = 0; i < res->nports; i++)
         if (res->refused[i])
             fprintf(out, "%s%u", r++ ? "," : ", not on refused port ", res->ports[i]);
+    if (res->device == MG_REPLAY_DEVICE_NET_PCAP)
+        fprintf(out, "\ndevice     %s: %llu frames received, %llu sent", res->device_desc,
+                (unsigned long long)res->device_rx, (unsigned long long)res->device_tx);
     fprintf(out, "\nframes     %llu read (%s), %llu in to margay, %llu out from margay\n",
             (unsigned long long)res->frames_read, mg_cap_link_name(res->linktype), (unsigned long long)res->frames_in,
             (unsigned long long)res->frames_out);
@@ -914,8 +1204,16 @@ void mg_replay_print_report(FILE *out, const struct mg_replay_result *res) {
         char cip[20];
         fmt_ip(fl->client_ip, cip, sizeof(cip));
         fmt_ip(fl->server_ip, ip, sizeof(ip));
-        fprintf(out, "flow       %s:%u > %s:%u: %s, %llu payload bytes to the application%s\n", cip, fl->client_port,
-                ip, fl->server_port, fl->state_known ? mg_tcp_state_name(fl->final_state) : "unknown",
-                (unsigned long long)fl->app_bytes, fl->app_eof ? " then end of stream" : "");
+        const char *state = fl->state_known ? mg_tcp_state_name(fl->final_state) : "unknown";
+        if (fl->app_known)
+            fprintf(out, "flow       %s:%u > %s:%u: %s, %llu payload bytes to the application%s\n", cip,
+                    fl->client_port, ip, fl->server_port, state, (unsigned long long)fl->app_bytes,
+                    fl->app_eof ? " then end of stream" : "");
+        else
+            fprintf(out, "flow       %s:%u > %s:%u: %s\n", cip, fl->client_port, ip, fl->server_port, state);
     }
+    if (res->program && res->program_ended)
+        fprintf(out, "program    %s exited with status %d\n", res->program_name, res->program_status);
+    else if (res->program)
+        fprintf(out, "program    %s still running at the end of the replay\n", res->program_name);
 }

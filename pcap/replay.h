@@ -8,7 +8,13 @@
  * margay's behaviour are summarised for the judge (judge.h). Client acknowledgments
  * are translated from the recorded server's sequence space into margay's (ISN
  * normalisation), so a conversation keeps going when margay's ISN differs.
- * Same input, same seed => byte-identical output. */
+ * Same input, same seed => byte-identical output.
+ *
+ * The frames reach the stack either in memory or through DPDK's net_pcap vdev (the
+ * frames addressed to the endpoint written to its rx_pcap, what margay sends landing in
+ * its tx_pcap), on the same timeline: the replay takes one frame from the device at
+ * the moment the capture's timeline reaches it, so both paths give the same answers.
+ * The application is a built-in one or a user's PDPIX program (replay_prog.h). */
 #ifndef MARGAY_PCAP_REPLAY_H
 #define MARGAY_PCAP_REPLAY_H
 
@@ -25,6 +31,25 @@ const char *mg_replay_app_name(enum mg_replay_app app);
 /* 0 and *out, or -EINVAL for an unknown name. */
 int mg_replay_app_parse(const char *name, enum mg_replay_app *out);
 
+/* The device between the capture and the stack. */
+enum mg_replay_device {
+    MG_REPLAY_DEVICE_MEMORY = 0, /* frames handed over in memory */
+    MG_REPLAY_DEVICE_NET_PCAP,   /* DPDK's net_pcap vdev (rx_pcap/tx_pcap), opened from a configuration */
+};
+
+const char *mg_replay_device_name(enum mg_replay_device d);
+/* 0 and *out ("memory", "dpdk" or "net_pcap"), or -EINVAL. */
+int mg_replay_device_parse(const char *name, enum mg_replay_device *out);
+
+/* A user's PDPIX program (compiled with margay/sim_program.h, loaded with
+ * mg_sim_program_load), run on the stack instead of a built-in application. */
+struct mg_replay_program {
+    const char *name; /* argv[0] */
+    int (*main)(int argc, char **argv);
+    int argc;           /* arguments after the name; "{ip}" in one becomes the endpoint's address */
+    char *const *argv;
+};
+
 struct mg_replay_opts {
     const char *in_path;
     const char *out_path;   /* pcapng of margay's frames; NULL = none */
@@ -33,6 +58,10 @@ struct mg_replay_opts {
     uint64_t seed;          /* the stack's random source (ISNs); 0 = 1 */
     uint64_t tail_ns;       /* virtual time run after the last frame; 0 = 3 s */
     bool fix_checksums;     /* recompute IPv4/TCP/UDP checksums of injected frames */
+    enum mg_replay_device device;
+    const char *device_dir; /* net_pcap: where rx.pcap and tx.pcap are written and kept; NULL = a
+                               temporary directory, removed afterwards */
+    const struct mg_replay_program *program; /* NULL: the built-in application (app) */
 };
 
 /* One side's TCP behaviour in a flow (the recorded server's, or margay's). */
@@ -61,6 +90,7 @@ struct mg_replay_flow {
     uint32_t client_payload_max_rel; /* end of the client's payload seen, relative to ISN + 1 */
     bool client_fin, client_rst;
     struct mg_replay_side recorded, margay;
+    bool app_known;     /* app_bytes and app_eof were measured (built-in applications only) */
     uint64_t app_bytes; /* payload bytes margay's application received */
     bool app_eof;       /* the application saw the client's FIN */
     bool state_known;
@@ -92,6 +122,13 @@ struct mg_replay_result {
     size_t nflows;
     struct mg_replay_frame *out; /* margay's frames, in order */
     size_t nout;
+    enum mg_replay_device device;
+    char device_desc[512];         /* net_pcap: the vdev and its files */
+    uint64_t device_rx, device_tx; /* frames taken from and given to the device */
+    bool program;                  /* a user's program ran instead of the built-in application */
+    char program_name[64];
+    bool program_ended; /* it returned from main or called exit */
+    int program_status;
 };
 
 /* Runs one replay. 0, or a negative errno with a message in err (unreadable or

@@ -5,7 +5,10 @@
  * resumed it with mg_coro_yield. Switches are announced to AddressSanitizer (fiber
  * switch hooks) and to valgrind (stack registration), so both follow them soundly. A
  * coroutine can also end for good from anywhere on its stack (mg_coro_exit), which is
- * how a simulated process's exit() returns to the scheduler. Single-threaded. */
+ * how a simulated process's exit() returns to the scheduler. A switch preserves what
+ * a function call does (callee-saved registers, the floating-point control words: a
+ * coroutine's rounding mode is its own) and makes no system call on x86-64.
+ * Single-threaded. */
 #ifndef MARGAY_SIM_CORO_H
 #define MARGAY_SIM_CORO_H
 
@@ -28,5 +31,7 @@ _Noreturn void mg_coro_exit(void);
 /* The running coroutine, NULL on the scheduler's stack. */
 struct mg_coro *mg_coro_current(void);
 bool mg_coro_finished(const struct mg_coro *c);
+/* How switches are made in this build: "x86-64 stack switch" or "ucontext". */
+const char *mg_coro_backend(void);
 
 #endif /* MARGAY_SIM_CORO_H */

@@ -3,9 +3,11 @@
  *
  * Each receiving endpoint keeps its frames in flight in its own min-heap ordered by
  * (arrival time, send sequence), so delivery order never depends on anything but
- * the sends and the seed. Frames in flight are link-owned copies: the simulator is
- * not a fast path, and copying at send lets the sender's buffer go back to its pool
- * at once, as a NIC completes a transmit. */
+ * the sends and the seed. Frames in flight are link-owned copies: copying at send lets
+ * the sender's buffer go back to its pool at once, as a NIC completes a transmit. A
+ * frame costs two copies (into its event, then into the receiver's buffer) and no
+ * allocation once the link has run a while: delivered events go to a free list, and a
+ * frame that needs padding or checksums filled is prepared in one scratch buffer. */
 #include "sim/link.h"
 
 #include <errno.h>
@@ -17,7 +19,7 @@
 #include "wire/be.h"
 #include "wire/wire.h"
 
-#define SIM_MAX_ENDPOINTS 64
+#define SIM_MAX_ENDPOINTS 64 /* rows_ready is one bit per endpoint */
 #define SIM_MAC_TABLE 256
 #define ETH_MIN_FRAME 60 /* without FCS: shorter frames are padded, as a NIC does */
 #define ETH_VLAN_ROOM 4
@@ -27,8 +29,12 @@ struct frame_event {
     uint64_t seq;
     unsigned from;
     uint32_t len;
+    uint32_t room;                 /* bytes[] allocated */
+    struct frame_event *next_free; /* on the link's free list */
     uint8_t bytes[];
 };
+
+#define EVENT_MIN_ROOM 2048 /* a standard frame, so that free events fit most frames */
 
 struct endpoint {
     struct mg_sim_link *link;
@@ -57,10 +63,49 @@ struct mg_sim_link {
     struct mg_rand rand;
     struct endpoint *eps[SIM_MAX_ENDPOINTS];
     unsigned n;
-    struct path paths[SIM_MAX_ENDPOINTS][SIM_MAX_ENDPOINTS];
+    /* paths[from][to]. A row is set to the defaults when first used (path_of), so a
+     * link of a few endpoints touches a few rows, not the whole matrix. */
+    struct path (*paths)[SIM_MAX_ENDPOINTS];
+    uint64_t rows_ready; /* bit `from`: paths[from] is initialised */
     struct mac_entry macs[SIM_MAC_TABLE];
     uint64_t next_seq;
+    struct frame_event *free_events; /* delivered or dropped, kept for the next frames */
+    uint8_t *scratch;                /* a frame being padded or given its checksums */
+    uint32_t scratch_room;
 };
+
+/* ---- paths ---- */
+
+_Static_assert(SIM_MAX_ENDPOINTS <= 64, "rows_ready has one bit per endpoint");
+
+static struct path *path_of(struct mg_sim_link *l, unsigned from, unsigned to) {
+    if (!(l->rows_ready & (1ull << from))) {
+        for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
+            l->paths[from][j] = (struct path){.latency_ns = l->params.latency_ns, .loss = l->params.loss};
+        l->rows_ready |= 1ull << from;
+    }
+    return &l->paths[from][to];
+}
+
+/* ---- frame events ---- */
+
+static struct frame_event *event_get(struct mg_sim_link *l, uint32_t len) {
+    struct frame_event *ev = l->free_events;
+    if (ev && ev->room >= len) {
+        l->free_events = ev->next_free;
+        return ev;
+    }
+    uint32_t room = len > EVENT_MIN_ROOM ? len : EVENT_MIN_ROOM;
+    ev = malloc(sizeof(*ev) + room);
+    if (ev)
+        ev->room = room;
+    return ev;
+}
+
+static void event_put(struct mg_sim_link *l, struct frame_event *ev) {
+    ev->next_free = l->free_events;
+    l->free_events = ev;
+}
 
 /* ---- per-endpoint heap of frames in flight ---- */
 
@@ -230,7 +275,7 @@ static void tap(struct mg_sim_link *l, enum mg_sim_tap_event ev, uint64_t t, uns
 static struct frame_event *enqueue(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len,
                                    uint64_t at) {
     struct endpoint *dst = l->eps[to];
-    struct frame_event *ev = malloc(sizeof(*ev) + len);
+    struct frame_event *ev = event_get(l, len);
     if (!ev) {
         dst->stats.dropped_no_buf++;
         return NULL;
@@ -242,7 +287,7 @@ static struct frame_event *enqueue(struct mg_sim_link *l, unsigned from, unsigne
     memcpy(ev->bytes, f, len);
     if (heap_push(dst, ev) != 0) {
         dst->stats.dropped_no_buf++;
-        free(ev);
+        event_put(l, ev);
         return NULL;
     }
     return ev;
@@ -270,7 +315,7 @@ static void send_faulty(struct mg_sim_link *l, struct path *p, unsigned from, un
 }
 
 static void send_to(struct mg_sim_link *l, unsigned from, unsigned to, const uint8_t *f, uint32_t len, uint64_t now) {
-    struct path *p = &l->paths[from][to];
+    struct path *p = path_of(l, from, to);
     tap(l, MG_SIM_TAP_SENT, now, from, to, f, len);
     if (p->fault) {
         send_faulty(l, p, from, to, f, len, now);
@@ -301,6 +346,27 @@ static void switch_frame(struct mg_sim_link *l, struct endpoint *src, const uint
             send_to(l, src->index, i, f, len, now);
 }
 
+/* The frame as it goes on the wire: padded to the Ethernet minimum, with the checksums
+ * the stack left to the NIC filled in. That is the buffer's own bytes when nothing is
+ * to change (most frames), else a copy in the link's scratch buffer. NULL: no memory. */
+static const uint8_t *wire_frame(struct mg_sim_link *l, const struct mg_buf *b, uint32_t caps) {
+    bool offloaded = b->ol_flags & (MG_BUF_TX_IP_CKSUM | MG_BUF_TX_TCP_CKSUM | MG_BUF_TX_UDP_CKSUM);
+    if (b->len >= ETH_MIN_FRAME && !offloaded)
+        return b->data;
+    uint32_t len = b->len < ETH_MIN_FRAME ? ETH_MIN_FRAME : b->len;
+    if (l->scratch_room < len) {
+        uint8_t *s = realloc(l->scratch, len);
+        if (!s)
+            return NULL;
+        l->scratch = s;
+        l->scratch_room = len;
+    }
+    memcpy(l->scratch, b->data, b->len);
+    memset(l->scratch + b->len, 0, len - b->len);
+    fill_tx_checksums(l->scratch, b->len, b->ol_flags, caps);
+    return l->scratch;
+}
+
 static uint16_t ep_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_t n) {
     struct endpoint *ep = dev->priv;
     struct mg_sim_link *l = ep->link;
@@ -313,21 +379,17 @@ static uint16_t ep_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
             mg_buf_free(b);
             continue;
         }
-        uint32_t len = b->len < ETH_MIN_FRAME ? ETH_MIN_FRAME : b->len;
-        uint8_t *f = calloc(1, len);
+        const uint8_t *f = wire_frame(l, b, dev->caps);
         if (!f) {
             dev->stats.tx_dropped_full++;
             mg_buf_free(b);
             continue;
         }
-        memcpy(f, b->data, b->len);
-        fill_tx_checksums(f, b->len, b->ol_flags, dev->caps);
         ep->stats.sent++;
         dev->stats.tx_frames++;
         dev->stats.tx_bytes += b->len;
-        mg_buf_free(b);
-        switch_frame(l, ep, f, len);
-        free(f);
+        switch_frame(l, ep, f, b->len < ETH_MIN_FRAME ? ETH_MIN_FRAME : b->len);
+        mg_buf_free(b); /* after the switch copied it: f may be its bytes */
     }
     return n;
 }
@@ -337,6 +399,8 @@ static uint16_t ep_tx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
 static uint16_t ep_rx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_t n) {
     struct endpoint *ep = dev->priv;
     struct mg_sim_link *l = ep->link;
+    if (ep->count == 0)
+        return 0; /* the common case when a stack polls: nothing in flight toward it */
     uint64_t now = mg_clock_now(l->params.clock);
     uint16_t got = 0;
     while (got < n && ep->count > 0 && ep->heap[0]->time_ns <= now) {
@@ -347,7 +411,7 @@ static uint16_t ep_rx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
             ep->stats.dropped_no_buf++;
             dev->stats.rx_dropped_no_buf++;
             tap(l, MG_SIM_TAP_NO_BUFFER, ev->time_ns, ev->from, ep->index, ev->bytes, ev->len);
-            free(ev);
+            event_put(l, ev);
             continue;
         }
         memcpy(mg_buf_append(b, ev->len), ev->bytes, ev->len);
@@ -356,7 +420,7 @@ static uint16_t ep_rx_burst(struct mg_netdev *dev, struct mg_buf **bufs, uint16_
         dev->stats.rx_frames++;
         dev->stats.rx_bytes += ev->len;
         tap(l, MG_SIM_TAP_DELIVERED, ev->time_ns, ev->from, ep->index, ev->bytes, ev->len);
-        free(ev);
+        event_put(l, ev);
         bufs[got++] = b;
     }
     return got;
@@ -405,9 +469,11 @@ int mg_sim_link_create(const struct mg_sim_link_params *params, struct mg_sim_li
         return -ENOMEM;
     l->params = *params;
     mg_rand_seed(&l->rand, params->seed);
-    for (unsigned i = 0; i < SIM_MAX_ENDPOINTS; i++)
-        for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
-            l->paths[i][j] = (struct path){.latency_ns = params->latency_ns, .loss = params->loss, .fault = NULL};
+    l->paths = malloc(SIM_MAX_ENDPOINTS * sizeof(*l->paths));
+    if (!l->paths) {
+        free(l);
+        return -ENOMEM;
+    }
     *out = l;
     return 0;
 }
@@ -420,8 +486,16 @@ void mg_sim_link_destroy(struct mg_sim_link *l) {
         free(l->eps[i]);
     }
     for (unsigned i = 0; i < SIM_MAX_ENDPOINTS; i++)
-        for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
-            free(l->paths[i][j].fault);
+        if (l->rows_ready & (1ull << i))
+            for (unsigned j = 0; j < SIM_MAX_ENDPOINTS; j++)
+                free(l->paths[i][j].fault);
+    while (l->free_events) {
+        struct frame_event *ev = l->free_events;
+        l->free_events = ev->next_free;
+        free(ev);
+    }
+    free(l->scratch);
+    free(l->paths);
     free(l);
 }
 
@@ -473,8 +547,9 @@ unsigned mg_sim_link_endpoint_count(const struct mg_sim_link *l) {
 int mg_sim_link_set_path(struct mg_sim_link *l, unsigned from, unsigned to, uint64_t latency_ns, double loss) {
     if (from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !(loss >= 0 && loss <= 1))
         return -EINVAL;
-    l->paths[from][to].latency_ns = latency_ns;
-    l->paths[from][to].loss = loss;
+    struct path *p = path_of(l, from, to);
+    p->latency_ns = latency_ns;
+    p->loss = loss;
     return 0;
 }
 
@@ -482,7 +557,7 @@ int mg_sim_link_set_fault(struct mg_sim_link *l, unsigned from, unsigned to, con
                           uint64_t seed) {
     if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS)
         return -EINVAL;
-    struct path *p = &l->paths[from][to];
+    struct path *p = path_of(l, from, to);
     if (!params) {
         free(p->fault);
         p->fault = NULL;
@@ -499,7 +574,7 @@ int mg_sim_link_set_fault(struct mg_sim_link *l, unsigned from, unsigned to, con
 int mg_sim_link_set_partition(struct mg_sim_link *l, unsigned from, unsigned to, bool partitioned) {
     if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS)
         return -EINVAL;
-    struct path *p = &l->paths[from][to];
+    struct path *p = path_of(l, from, to);
     if (!p->fault) {
         struct mg_fault_params fp = {.loss = p->loss, .delay_ns = p->latency_ns};
         /* A seed of its own per direction, derived from the link's. */
@@ -512,7 +587,8 @@ int mg_sim_link_set_partition(struct mg_sim_link *l, unsigned from, unsigned to,
 }
 
 const struct mg_fault_stats *mg_sim_link_fault_stats(const struct mg_sim_link *l, unsigned from, unsigned to) {
-    if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !l->paths[from][to].fault)
+    if (!l || from >= SIM_MAX_ENDPOINTS || to >= SIM_MAX_ENDPOINTS || !(l->rows_ready & (1ull << from)) ||
+        !l->paths[from][to].fault)
         return NULL;
     return &l->paths[from][to].fault->stats;
 }

@@ -5,9 +5,10 @@
  * The scheduler works in rounds. Each round polls every host's stack (frames due now
  * are delivered, timers due now fire), then resumes every process that has not
  * finished; a process runs until it blocks in demi_wait (the core's block hook lands
- * in world_block) or exits. When a round changed nothing, the clock jumps to the
- * earliest future event. One run is active at a time; `active` is how the hooks and
- * the renamed exit()/clock_gettime() of the programs find it. */
+ * in world_block) or exits. When a round changed nothing, or nothing is due before
+ * another one, the clock jumps to the earliest future event. One run is active at a time: the core's hooks and the
+ * program runner (sim/program.h, behind the programs' renamed exit, clock_gettime and
+ * sleeps) carry it as their context. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -32,26 +33,25 @@
 #include "libos/inet/proto.h"
 #include "sim/coro.h"
 #include "sim/link.h"
+#include "sim/program.h"
 
 #define START_NS MG_NS_PER_S
 #define DEFAULT_DURATION_NS (600ull * MG_NS_PER_S)
 #define DEFAULT_HANG_NS (120ull * MG_NS_PER_S)
-#define INVARIANT_EVERY_ROUNDS 64
+#define INVARIANT_EVERY_ROUNDS 32 /* rounds in which something happened (see nothing_due) */
 #define PROC_STACK (1u << 20)
-
-/* The simulator's entry points for programs (declared for them in margay/sim_program.h,
- * which is not included here because it renames exit and clock_gettime). */
-__attribute__((noreturn)) void margay_sim_exit(int status);
-int margay_sim_clock_gettime(int clock, struct timespec *ts);
-unsigned int margay_sim_sleep(unsigned int seconds);
-int margay_sim_usleep(unsigned int usec);
-int margay_sim_nanosleep(const struct timespec *req, struct timespec *rem);
 
 struct host {
     struct mg_rt *rt;
     struct mg_netdev *dev;
+};
+
+/* The topology's links: host i is joined to the switch by link i. Its capture holds
+ * every frame that crossed it, both ways: what host i sent toward the switch, and
+ * what the switch delivered to host i. */
+struct link_capture {
     struct mg_pcapng pcap;
-    bool pcap_open;
+    bool open;
 };
 
 struct proc {
@@ -82,6 +82,7 @@ struct world {
     struct mg_clock clock;
     struct mg_sim_link *link;
     struct host hosts[MG_SIM_MAX_HOSTS];
+    struct link_capture links[MG_SIM_MAX_HOSTS]; /* link i: host i <-> the switch */
     struct proc procs[MG_SIM_MAX_PROCS];
     struct proc *running;
     struct partition_action actions[2 * MG_SIM_MAX_PARTITIONS];
@@ -92,8 +93,6 @@ struct world {
     bool failed;
     uint64_t last_progress_ns;
 };
-
-static struct world *active;
 
 /* ---- small helpers ---- */
 
@@ -167,11 +166,13 @@ static void on_frame(void *ctx, enum mg_sim_tap_event ev, uint64_t time_ns, unsi
         fprintf(w->trace, "%llu.%09llu frame %s %u->%u len %zu\n", (unsigned long long)(t / MG_NS_PER_S),
                 (unsigned long long)(t % MG_NS_PER_S), tap_name(ev), from, to, len);
     }
-    /* Each host's capture shows its port of the switch: what it sent, what reached it. */
-    if (ev == MG_SIM_TAP_TRANSMITTED && w->hosts[from].pcap_open)
-        mg_pcapng_write_frame(&w->hosts[from].pcap, time_ns, frame, len, MG_PCAPNG_DIR_OUT);
-    if (ev == MG_SIM_TAP_DELIVERED && w->hosts[to].pcap_open)
-        mg_pcapng_write_frame(&w->hosts[to].pcap, time_ns, frame, len, MG_PCAPNG_DIR_IN);
+    /* A frame crosses the sender's link when it leaves the host (outbound, as the host
+     * sees it) and the receiver's link when the switch delivers it (inbound). A frame
+     * the fault model loses between two hosts is on the first link only. */
+    if (ev == MG_SIM_TAP_TRANSMITTED && w->links[from].open)
+        mg_pcapng_write_frame(&w->links[from].pcap, time_ns, frame, len, MG_PCAPNG_DIR_OUT);
+    if (ev == MG_SIM_TAP_DELIVERED && w->links[to].open)
+        mg_pcapng_write_frame(&w->links[to].pcap, time_ns, frame, len, MG_PCAPNG_DIR_IN);
 }
 
 /* ---- hosts ---- */
@@ -180,16 +181,17 @@ static uint32_t host_addr(unsigned i) {
     return 0x0a000000u | (i + 1);
 }
 
-static int open_capture(struct world *w, unsigned i) {
+/* <prefix>-link-host<i>-switch.pcapng; the interface inside is named after the link. */
+static int open_link_capture(struct world *w, unsigned i) {
     if (!w->sc->pcap_prefix)
         return 0;
-    char path[4096], ifname[32];
-    snprintf(path, sizeof(path), "%s-host%u.pcapng", w->sc->pcap_prefix, i);
-    snprintf(ifname, sizeof(ifname), "sim%u", i);
-    int rc = mg_pcapng_open(&w->hosts[i].pcap, path, ifname, 65535);
+    char path[4096], link_name[32];
+    snprintf(link_name, sizeof(link_name), "host%u-switch", i);
+    snprintf(path, sizeof(path), "%s-link-%s.pcapng", w->sc->pcap_prefix, link_name);
+    int rc = mg_pcapng_open(&w->links[i].pcap, path, link_name, 65535);
     if (rc < 0)
         return rc;
-    w->hosts[i].pcap_open = true;
+    w->links[i].open = true;
     return 0;
 }
 
@@ -216,7 +218,7 @@ static int add_host(struct world *w, unsigned i) {
         h->dev = NULL;
         return rc;
     }
-    return open_capture(w, i);
+    return open_link_capture(w, i);
 }
 
 static struct mg_inet *host_inet(struct host *h) {
@@ -284,10 +286,17 @@ static void apply_partitions(struct world *w) {
     }
 }
 
+/* Whether anything reads on_frame's output (each of its consumers is named here). A
+ * run without frame tracing or captures leaves the link without a tap: the cost of
+ * observing nothing is then nothing, not a call per frame event. */
+static bool frames_watched(const struct world *w) {
+    return (w->sc->trace_frames && w->trace) || w->sc->pcap_prefix;
+}
+
 static int build_link(struct world *w) {
     struct mg_sim_link_params lp = {
         .clock = &w->clock, .seed = derive_seed(w->seed, 1), .latency_ns = w->sc->fault.delay_ns,
-        .learn_macs = true, .tap = on_frame, .tap_ctx = w,
+        .learn_macs = true, .tap = frames_watched(w) ? on_frame : NULL, .tap_ctx = w,
     };
     int rc = mg_sim_link_create(&lp, &w->link);
     if (rc < 0)
@@ -420,11 +429,11 @@ static void hook_block(void *ctx, struct mg_rt *rt, uint64_t deadline_ns, bool r
 static bool may_continue(struct world *w, const struct proc *p) {
     if (p->finished)
         return false;
-    if (p->deadline_ns <= now_ns(w) || (!p->repeat && !p->blocked))
-        return true;
-    if (p->blocked)
-        return mg_rt_completion_count(p->host->rt) != p->seen_completions;
-    return false; /* sleeping until its deadline */
+    struct mg_sim_program_wait wt = {.deadline_ns = p->deadline_ns,
+                                     .repeat = p->repeat,
+                                     .blocked = p->blocked,
+                                     .seen_completions = p->seen_completions};
+    return mg_sim_program_may_continue(&wt, now_ns(w), mg_rt_completion_count(p->host->rt));
 }
 
 static uint64_t next_event(struct world *w) {
@@ -442,6 +451,19 @@ static uint64_t next_event(struct world *w) {
     return t;
 }
 
+/* For a hang's message: what each host's TCP still holds and how many connections it
+ * gave up on, so a connection one side abandoned (the other waits on, forever, as TCP
+ * without keepalive does) is told apart from one that stalled. */
+static void describe_tcp(struct world *w, char *buf, size_t len) {
+    size_t used = (size_t)snprintf(buf, len, "; TCP connections held (timed out) per host:");
+    for (unsigned i = 0; i < w->sc->nhosts && used < len; i++) {
+        const struct mg_tcp_layer *tcp = host_inet(&w->hosts[i])->tcp;
+        unsigned held = tcp ? mg_tcp_connection_count(tcp) : 0;
+        unsigned long long timed_out = tcp ? (unsigned long long)mg_tcp_stats(tcp)->conns_timed_out : 0;
+        used += (size_t)snprintf(buf + used, len - used, " %u (%llu)", held, timed_out);
+    }
+}
+
 /* Nothing happened this round: move the clock. False when the run must stop. */
 static bool advance(struct world *w) {
     uint64_t now = now_ns(w);
@@ -449,15 +471,19 @@ static bool advance(struct world *w) {
     uint64_t hang = w->sc->hang_ns ? w->sc->hang_ns : DEFAULT_HANG_NS;
     uint64_t next = next_event(w);
     if (next == UINT64_MAX && !required_done(w)) {
-        fail(w, "hang: every process is blocked forever and nothing is left to happen");
+        char tcp[160];
+        describe_tcp(w, tcp, sizeof(tcp));
+        fail(w, "hang: every process is blocked forever and nothing is left to happen%s", tcp);
         return false;
     }
     if (next <= now)
         next = now + 1; /* something claims to be due yet did nothing: keep time moving */
     if (next > w->last_progress_ns + hang) {
         mg_clock_set(&w->clock, w->last_progress_ns + hang);
-        fail(w, "hang: no process made progress for %llu s of simulated time",
-             (unsigned long long)(hang / MG_NS_PER_S));
+        char tcp[160];
+        describe_tcp(w, tcp, sizeof(tcp));
+        fail(w, "hang: no process made progress for %llu s of simulated time%s",
+             (unsigned long long)(hang / MG_NS_PER_S), tcp);
         return false;
     }
     if (next > START_NS + duration) {
@@ -467,6 +493,25 @@ static bool advance(struct world *w) {
         return false;
     }
     mg_clock_set(&w->clock, next);
+    return true;
+}
+
+/* True when another round now would change nothing: no partition due, and on every
+ * host no frame due, no timer due and no frame waiting for the device (a host's poll
+ * is exactly those three), and no process that may go on. Then the clock can move at
+ * once: the round skipped is the one that would only have found nothing to do. */
+static bool nothing_due(struct world *w) {
+    uint64_t now = now_ns(w);
+    if (w->next_action < w->nactions && w->actions[w->next_action].at_ns <= now)
+        return false;
+    for (unsigned i = 0; i < w->sc->nhosts; i++) {
+        struct mg_inet *inet = host_inet(&w->hosts[i]);
+        if (inet->txq_len > 0 || mg_inet_next_wakeup(inet) <= now)
+            return false;
+    }
+    for (unsigned i = 0; i < w->sc->nprocs; i++)
+        if (may_continue(w, &w->procs[i]))
+            return false;
     return true;
 }
 
@@ -486,7 +531,7 @@ static void schedule(struct world *w) {
             return;
         if (progress)
             w->last_progress_ns = now_ns(w);
-        if (progress || busy)
+        if ((progress || busy) && !nothing_due(w))
             continue;
         if (!advance(w))
             return;
@@ -503,8 +548,8 @@ static void teardown(struct world *w) {
     for (unsigned i = 0; i < w->sc->nhosts; i++) {
         if (w->hosts[i].rt)
             mg_rt_destroy(w->hosts[i].rt);
-        if (w->hosts[i].pcap_open)
-            mg_pcapng_close(&w->hosts[i].pcap);
+        if (w->links[i].open)
+            mg_pcapng_close(&w->links[i].pcap);
     }
     if (w->link) {
         for (unsigned i = 0; i < w->sc->nhosts; i++) {
@@ -553,6 +598,24 @@ static int setup(struct world *w) {
     return start_procs(w);
 }
 
+/* ---- the program runner (sim/program.h) ---- */
+
+static uint64_t runner_now(void *ctx) {
+    return now_ns(ctx);
+}
+
+static bool runner_in_program(void *ctx) {
+    return ((struct world *)ctx)->running != NULL;
+}
+
+static void runner_exiting(void *ctx, int status) {
+    ((struct world *)ctx)->running->status = status;
+}
+
+static void runner_sleep(void *ctx, uint64_t deadline_ns, bool repeat) {
+    block_until(ctx, deadline_ns, repeat, false);
+}
+
 void mg_sim_run(const struct mg_sim_scenario *sc, uint64_t seed, struct mg_sim_result *out) {
     memset(out, 0, sizeof(*out));
     double wall0 = wall_now();
@@ -573,13 +636,18 @@ void mg_sim_run(const struct mg_sim_scenario *sc, uint64_t seed, struct mg_sim_r
         trace(w, "run seed %llu hosts %u processes %u", (unsigned long long)seed, sc->nhosts, sc->nprocs);
         struct mg_rt_sim_hooks hooks = {.ctx = w, .init = hook_init, .shutdown = hook_shutdown, .block = hook_block};
         mg_rt_set_sim_hooks(&hooks);
-        active = w;
+        struct mg_sim_program_host runner = {.ctx = w,
+                                             .now_ns = runner_now,
+                                             .in_program = runner_in_program,
+                                             .exiting = runner_exiting,
+                                             .sleep = runner_sleep};
+        mg_sim_program_host_set(&runner);
         schedule(w);
         if (!w->failed)
             check_invariants(w);
         if (!w->failed)
             trace(w, "passed");
-        active = NULL;
+        mg_sim_program_host_set(NULL);
     }
     out->sim_ns = now_ns(w) - START_NS;
     teardown(w);
@@ -595,60 +663,4 @@ const struct mg_sim_program *mg_sim_program_find(const struct mg_sim_program *ta
         if (strcmp(table->name, name) == 0)
             return table;
     return NULL;
-}
-
-/* ---- what programs call instead of exit, clock_gettime and sleep ---- */
-
-__attribute__((noreturn)) void margay_sim_exit(int status) {
-    if (!active || !active->running || !mg_coro_current())
-        exit(status);
-    fflush(NULL);
-    active->running->status = status;
-    mg_coro_exit();
-}
-
-int margay_sim_clock_gettime(int clock, struct timespec *ts) {
-    if (!active)
-        return clock_gettime(clock, ts);
-    uint64_t t = now_ns(active);
-    ts->tv_sec = (time_t)(t / MG_NS_PER_S);
-    ts->tv_nsec = (long)(t % MG_NS_PER_S);
-    return 0;
-}
-
-static void sim_sleep_ns(uint64_t span) {
-    struct world *w = active;
-    uint64_t deadline = now_ns(w) + span;
-    bool repeat = false;
-    while (now_ns(w) < deadline) {
-        block_until(w, deadline, repeat, false);
-        repeat = true;
-    }
-}
-
-int margay_sim_nanosleep(const struct timespec *req, struct timespec *rem) {
-    if (!active || !active->running)
-        return nanosleep(req, rem);
-    if (!req || req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= (long)MG_NS_PER_S) {
-        errno = EINVAL;
-        return -1;
-    }
-    sim_sleep_ns((uint64_t)req->tv_sec * MG_NS_PER_S + (uint64_t)req->tv_nsec);
-    if (rem)
-        rem->tv_sec = 0, rem->tv_nsec = 0;
-    return 0;
-}
-
-unsigned int margay_sim_sleep(unsigned int seconds) {
-    if (!active || !active->running)
-        return sleep(seconds);
-    sim_sleep_ns((uint64_t)seconds * MG_NS_PER_S);
-    return 0;
-}
-
-int margay_sim_usleep(unsigned int usec) {
-    if (!active || !active->running)
-        return usleep(usec);
-    sim_sleep_ns((uint64_t)usec * 1000u);
-    return 0;
 }

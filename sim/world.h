@@ -1,6 +1,8 @@
 /* sim/world.h — one simulated run: N hosts (each a full margay stack with the inet
- * libOS) on one simulated switch, the fault model on every direction, a schedule of
- * partitions, and unmodified PDPIX programs running on the hosts as coroutines.
+ * libOS) on one simulated switch, each joined to it by a link of its own (link i:
+ * host i <-> switch; a run can capture each link to a pcapng file), the fault model
+ * on every direction between two hosts, a schedule of partitions, and unmodified
+ * PDPIX programs running on the hosts as coroutines.
  *
  * Everything that happens is decided by the seed: the link's and every fault model's
  * random sources, every host's runtime (ISNs, ports) and the order in which the
@@ -52,7 +54,7 @@ struct mg_sim_scenario {
     unsigned npartitions;
     uint64_t duration_ns; /* fail if the processes have not finished by then; 0 = 10 min */
     uint64_t hang_ns;     /* fail if no process makes progress for this long; 0 = 2 min */
-    const char *pcap_prefix; /* NULL: no captures; else <prefix>-host<i>.pcapng per host port */
+    const char *pcap_prefix; /* NULL: no captures; else <prefix>-link-host<i>-switch.pcapng per link */
     const char *trace_path;  /* NULL: no trace; "-" = stdout */
     bool trace_frames;       /* trace every frame event too, not only process events */
     const struct mg_sim_program *programs; /* table ending with a NULL name */

@@ -7,19 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Buffers [fresh, count) have never been handed out: their descriptors and storage
+ * are not touched until they are, so a pool sized for the worst case costs only the
+ * pages its busiest moment used. Freed buffers are reused first, most recent first
+ * (warm in cache), then the lowest fresh one: the order a stack filled with every
+ * buffer, buffer 0 on top, would give. */
 struct heap_pool {
     struct mg_pool pool;
-    struct mg_buf *descs;   /* count descriptors */
-    uint8_t *storage;       /* count * data_room bytes */
-    struct mg_buf **free;   /* stack of free descriptors */
-    uint32_t free_count, count;
+    struct mg_buf *descs; /* count descriptors */
+    uint8_t *storage;     /* count * data_room bytes */
+    struct mg_buf **free; /* stack of freed descriptors */
+    uint32_t free_count, count, fresh;
 };
 
 static struct mg_buf *heap_pool_alloc(struct mg_pool *p) {
     struct heap_pool *hp = (struct heap_pool *)p;
-    if (hp->free_count == 0)
+    if (hp->free_count > 0)
+        return hp->free[--hp->free_count];
+    if (hp->fresh == hp->count)
         return NULL;
-    return hp->free[--hp->free_count];
+    struct mg_buf *b = &hp->descs[hp->fresh];
+    memset(b, 0, sizeof(*b));
+    b->base = hp->storage + (size_t)hp->fresh * p->data_room;
+    b->cap = p->data_room;
+    b->pool = p;
+    hp->fresh++;
+    return b;
 }
 
 static void heap_pool_release(struct mg_pool *p, struct mg_buf *b) {
@@ -35,9 +48,9 @@ struct mg_pool *mg_heap_pool_create(const char *name, uint32_t count, uint32_t d
     struct heap_pool *hp = calloc(1, sizeof(*hp));
     if (!hp)
         return NULL;
-    hp->descs = calloc(count, sizeof(*hp->descs));
+    hp->descs = malloc((size_t)count * sizeof(*hp->descs));
     hp->storage = malloc((size_t)count * data_room);
-    hp->free = calloc(count, sizeof(*hp->free));
+    hp->free = malloc((size_t)count * sizeof(*hp->free));
     if (!hp->descs || !hp->storage || !hp->free) {
         free(hp->descs);
         free(hp->storage);
@@ -49,16 +62,7 @@ struct mg_pool *mg_heap_pool_create(const char *name, uint32_t count, uint32_t d
     hp->pool.name = name;
     hp->pool.data_room = data_room;
     hp->pool.headroom = headroom;
-    hp->count = count;
-    /* Fill the free stack so the first allocation returns buffer 0: deterministic. */
-    for (uint32_t i = 0; i < count; i++) {
-        struct mg_buf *b = &hp->descs[count - 1 - i];
-        b->base = hp->storage + (size_t)(count - 1 - i) * data_room;
-        b->cap = data_room;
-        b->pool = &hp->pool;
-        hp->free[i] = b;
-    }
-    hp->free_count = count;
+    hp->count = count; /* the first allocation returns buffer 0: deterministic */
     return &hp->pool;
 }
 

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "core/log.h"
 
+#define NS_PER_US UINT64_C(1000)
 #define NS_PER_MS UINT64_C(1000000)
 #define NS_PER_S UINT64_C(1000000000)
 #define MAX_KEY_PATH 128
@@ -43,6 +45,7 @@ enum key_type {
     KT_LOG_LEVEL, /* int, via mg_log_level_parse */
     KT_EAL_ARGS,  /* sequence of strings -> eal_args */
     KT_ARP_TABLE, /* mapping "mac": "ip" -> arp_table */
+    KT_PROB,      /* double, a probability from 0 to 1 */
 };
 
 struct key_desc {
@@ -66,8 +69,26 @@ struct key_desc {
     { p, KT_STRING, FIELD(f), lo, hi, 0, -1, false }
 #define TYPED(p, t, f)                                                                                                 \
     { p, t, FIELD(f), 0, 0, 0, -1, false }
+#define PROB(p, f)                                                                                                     \
+    { p, KT_PROB, FIELD(f), 0, 0, 0, -1, false }
 #define MAC(p, f, flag)                                                                                                \
     { p, KT_MAC, FIELD(f), 0, 0, 0, (long)offsetof(struct mg_config, flag), false }
+
+/* The keys of one direction of margay.fault (drivers/fault.h's parameters). */
+#define FAULT_KEYS(dir)                                                                                                \
+    SECTION("margay.fault." #dir, true), PROB("margay.fault." #dir ".loss", fault_##dir.loss),                         \
+        PROB("margay.fault." #dir ".burst_enter", fault_##dir.burst_enter),                                            \
+        PROB("margay.fault." #dir ".burst_exit", fault_##dir.burst_exit),                                              \
+        PROB("margay.fault." #dir ".burst_loss", fault_##dir.burst_loss),                                              \
+        PROB("margay.fault." #dir ".duplicate", fault_##dir.duplicate),                                                \
+        PROB("margay.fault." #dir ".corrupt", fault_##dir.corrupt),                                                    \
+        PROB("margay.fault." #dir ".reorder", fault_##dir.reorder),                                                    \
+        UINT("margay.fault." #dir ".reorder_delay_us", fault_##dir.reorder_delay_ns, 0, 60000000, NS_PER_US),          \
+        UINT("margay.fault." #dir ".delay_us", fault_##dir.delay_ns, 0, 60000000, NS_PER_US),                          \
+        UINT("margay.fault." #dir ".jitter_us", fault_##dir.jitter_ns, 0, 60000000, NS_PER_US),                        \
+        UINT("margay.fault." #dir ".rate_bps", fault_##dir.rate_bps, 0, UINT64_C(1000000000000), 1),                   \
+        UINT("margay.fault." #dir ".queue_bytes", fault_##dir.queue_bytes, 0, 1073741824, 1),                          \
+        UINT("margay.fault." #dir ".mtu", fault_##dir.mtu, 0, 9216, 1)
 
 static const struct key_desc keys[] = {
     SECTION("margay", true),
@@ -78,6 +99,10 @@ static const struct key_desc keys[] = {
     STR("margay.capture", capture_path, 0, MG_CONFIG_STR_MAX - 1),
     TYPED("margay.ipv4_netmask", KT_NETMASK, ipv4_netmask),
     TYPED("margay.ipv4_gateway", KT_IPV4, ipv4_gateway),
+    SECTION("margay.fault", true),
+    UINT("margay.fault.seed", fault_seed, 0, UINT64_MAX, 1),
+    FAULT_KEYS(tx),
+    FAULT_KEYS(rx),
 
     SECTION("demikernel", false),
     TYPED("demikernel.local_ipv4_addr", KT_IPV4, local_ipv4_addr),
@@ -212,6 +237,23 @@ static int parse_u64(const char *s, uint64_t *out) {
     return 0;
 }
 
+/* A decimal number from 0 to 1 ("0.05", "1", "5e-4"): digits, one point, an optional
+ * exponent; no sign in front, no hex, no inf or nan, nothing after. */
+static int parse_prob(const char *s, double *out) {
+    if (!isdigit((unsigned char)*s) && !(*s == '.' && isdigit((unsigned char)s[1])))
+        return -EINVAL;
+    for (const char *c = s; *c; c++)
+        if (!isdigit((unsigned char)*c) && *c != '.' && *c != 'e' && *c != 'E' && *c != '-' && *c != '+')
+            return -EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < 0 || v > 1)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
 static int parse_bool(const char *s, bool *out) {
     static const char *const yes[] = {"true", "yes", "on", "1"};
     static const char *const no[] = {"false", "no", "off", "0"};
@@ -315,6 +357,7 @@ static void describe(const struct key_desc *d, char *buf, size_t len) {
         [KT_LOG_LEVEL] = "one of error, warn, info, debug, trace",
         [KT_EAL_ARGS] = "a sequence of strings",
         [KT_ARP_TABLE] = "a mapping of \"mac\": \"ipv4\"",
+        [KT_PROB] = "a number from 0 to 1",
     };
     if (d->type == KT_UINT)
         snprintf(buf, len, "an integer from %" PRIu64 " to %" PRIu64, d->min, d->max);
@@ -365,6 +408,8 @@ static int set_scalar(struct mg_config *cfg, const struct key_desc *d, const cha
         if (d->set_flag >= 0)
             *(bool *)((char *)cfg + d->set_flag) = true;
         return 0;
+    case KT_PROB:
+        return parse_prob(s, (double *)field);
     case KT_LOG_LEVEL: {
         int level = mg_log_level_parse(s);
         if (level < 0)
@@ -410,6 +455,42 @@ static int range_error(struct load *ld, const struct origin *o, const char *path
     return -EINVAL;
 }
 
+/* One direction of margay.fault must describe a model that does something sane. */
+static int check_fault(struct load *ld, const struct origin *fallback, const char *dir,
+                       const struct mg_config_fault *f) {
+    char a[64], b[64];
+    if (f->burst_enter > 0 || f->burst_exit > 0 || f->burst_loss > 0) {
+        /* A burst needs a way in, a way out and losses inside it. */
+        static const char *const parts[] = {"burst_enter", "burst_exit", "burst_loss"};
+        const double vals[] = {f->burst_enter, f->burst_exit, f->burst_loss};
+        for (int i = 0; i < 3; i++) {
+            if (vals[i] > 0)
+                continue;
+            /* Blame whichever of the other two came last. */
+            char c2[64], at[320];
+            snprintf(a, sizeof(a), "margay.fault.%s.%s", dir, parts[i]);
+            snprintf(b, sizeof(b), "margay.fault.%s.%s", dir, parts[(i + 1) % 3]);
+            snprintf(c2, sizeof(c2), "margay.fault.%s.%s", dir, parts[(i + 2) % 3]);
+            where(at, sizeof(at), blame(ld, b, c2, fallback));
+            set_err(ld,
+                    "%s: %s: expected a number above 0 and at most 1 with the other burst keys set "
+                    "(Gilbert-Elliott bursts need burst_enter, burst_exit and burst_loss), got 0",
+                    at, a);
+            return -EINVAL;
+        }
+    }
+    if (f->reorder > 0 && f->reorder_delay_ns == 0) {
+        snprintf(a, sizeof(a), "margay.fault.%s.reorder", dir);
+        snprintf(b, sizeof(b), "margay.fault.%s.reorder_delay_us", dir);
+        return range_error(ld, blame(ld, a, b, fallback), b, "a non-zero delay while reorder is set", 0);
+    }
+    if (f->mtu != 0 && f->mtu < 68) {
+        snprintf(a, sizeof(a), "margay.fault.%s.mtu", dir);
+        return range_error(ld, blame(ld, a, a, fallback), a, "0 (no limit) or 68 to 9216", f->mtu);
+    }
+    return 0;
+}
+
 static int check_combinations(struct load *ld, const struct origin *fallback) {
     const struct mg_config *c = &ld->work;
     char expected[128];
@@ -447,7 +528,8 @@ static int check_combinations(struct load *ld, const struct origin *fallback) {
         return range_error(ld, blame(ld, "tcp_socket_options.keepalive.enabled", key, fallback), key,
                            "a non-zero time while keepalive is enabled", 0);
     }
-    return 0;
+    int rc = check_fault(ld, fallback, "tx", &c->fault_tx);
+    return rc ? rc : check_fault(ld, fallback, "rx", &c->fault_rx);
 }
 
 /* ---- commit / abort ---------------------------------------------------------- */
@@ -1059,6 +1141,15 @@ int mg_config_load_default(struct mg_config *cfg, char *err, size_t errlen) {
             return rc;
     }
     return mg_config_apply_env(cfg, err, errlen);
+}
+
+static bool fault_direction_enabled(const struct mg_config_fault *f) {
+    return f->loss > 0 || f->burst_enter > 0 || f->duplicate > 0 || f->corrupt > 0 || f->reorder > 0 || f->delay_ns ||
+           f->jitter_ns || f->rate_bps || f->mtu;
+}
+
+bool mg_config_fault_enabled(const struct mg_config *cfg) {
+    return fault_direction_enabled(&cfg->fault_tx) || fault_direction_enabled(&cfg->fault_rx);
 }
 
 void mg_config_free(struct mg_config *cfg) {

@@ -21,6 +21,20 @@ struct mg_config_arp_entry {
     uint32_t ipv4; /* host byte order */
 };
 
+/* margay.fault.tx / margay.fault.rx: one direction of the fault model
+ * (drivers/fault.h) that the inet libOS puts in front of its device. All zero: no
+ * fault in that direction. */
+struct mg_config_fault {
+    double loss;                  /* independent loss probability, 0..1 */
+    double burst_enter, burst_exit, burst_loss; /* Gilbert–Elliott; on when burst_enter > 0 */
+    double duplicate, corrupt, reorder;         /* probabilities, 0..1 */
+    uint64_t reorder_delay_ns;    /* how long a reordered frame is held back */
+    uint64_t delay_ns, jitter_ns; /* one-way latency, uniform extra latency */
+    uint64_t rate_bps;            /* 0 = unlimited */
+    uint32_t queue_bytes;         /* in front of rate_bps; 0 = 64 KiB */
+    uint32_t mtu;                 /* 0 = no limit */
+};
+
 struct mg_config {
     /* margay: */
     char libos[32];          /* margay.libos / DEMI_LIBOS / LIBOS: posix, inet, rdma or an alias */
@@ -85,7 +99,16 @@ struct mg_config {
 
     /* dpdk: (added by the DPDK netdev) */
     uint32_t dpdk_link_timeout_ms;          /* dpdk.link_timeout_ms: wait for link up at open; 0 = 10 s */
+
+    /* margay.fault: (added with the configured fault wrapper) faults injected in front
+     * of the inet libOS's device, for testing a real deployment under loss. */
+    uint64_t fault_seed;                    /* margay.fault.seed; 0 = from the instance's random source */
+    struct mg_config_fault fault_tx;        /* margay.fault.tx: frames the stack sends */
+    struct mg_config_fault fault_rx;        /* margay.fault.rx: frames the device receives */
 };
+
+/* Whether margay.fault asks for any fault in either direction. */
+bool mg_config_fault_enabled(const struct mg_config *cfg);
 
 /* Fills the defaults above. */
 void mg_config_defaults(struct mg_config *cfg);

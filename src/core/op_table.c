@@ -4,7 +4,9 @@
  * table grows. A qtoken is (generation << 32) | (slot + 1), and a slot's generation
  * moves on every time the slot is freed, so a consumed, stale or forged token is
  * refused after reading only the table: the op it might have named is never touched
- * unless slot and generation both match a live operation. */
+ * unless slot and generation both match a live operation. Slots at or above `fresh`
+ * have never been handed out: their memory is neither read nor written until they
+ * are (a table is sized for the worst case, and an untouched page costs nothing). */
 #include "core/rt_internal.h"
 
 #include <errno.h>
@@ -40,16 +42,11 @@ static int add_chunk(struct mg_op_table *t) {
     if (!nfree)
         return -ENOMEM;
     t->free_slots = nfree;
-    struct mg_op *chunk = calloc(OP_CHUNK_SIZE, sizeof(*chunk));
+    /* Not cleared: a slot is initialised when it is first handed out (mg_op_start). */
+    struct mg_op *chunk = malloc(OP_CHUNK_SIZE * sizeof(*chunk));
     if (!chunk)
         return -ENOMEM;
-    uint32_t base = table_slots(t);
     t->chunks[t->nchunks++] = chunk;
-    /* Pushed in reverse so the lowest new slot is handed out first. */
-    for (uint32_t i = OP_CHUNK_SIZE; i-- > 0;) {
-        chunk[i].slot = base + i;
-        t->free_slots[t->free_count++] = base + i;
-    }
     return 0;
 }
 
@@ -81,8 +78,8 @@ struct mg_op *mg_op_lookup(struct mg_op_table *t, demi_qtoken_t qt) {
     if ((qt & 0xffffffffu) == 0)
         return NULL;
     uint32_t slot = MG_QT_SLOT(qt);
-    if (slot >= table_slots(t))
-        return NULL;
+    if (slot >= t->fresh)
+        return NULL; /* never handed out (or beyond the table) */
     struct mg_op *op = slot_op(t, slot);
     if (op->generation != MG_QT_GEN(qt) || op->state == MG_OP_FREE)
         return NULL;
@@ -138,11 +135,19 @@ static void done_unlink(struct mg_op_table *t, struct mg_op *op) {
 
 struct mg_op *mg_op_start(struct mg_rt *rt, int qd, demi_opcode_t opcode) {
     struct mg_op_table *t = &rt->ops;
-    if (t->free_count == 0 && add_chunk(t) < 0)
-        return NULL;
-    uint32_t slot = t->free_slots[--t->free_count];
-    struct mg_op *op = slot_op(t, slot);
-    uint32_t generation = op->generation;
+    uint32_t slot, generation = 0;
+    struct mg_op *op;
+    /* Freed slots first, most recent first; then the lowest never-used one. */
+    if (t->free_count > 0) {
+        slot = t->free_slots[--t->free_count];
+        op = slot_op(t, slot);
+        generation = op->generation;
+    } else {
+        if (t->fresh == table_slots(t) && add_chunk(t) < 0)
+            return NULL;
+        slot = t->fresh++;
+        op = slot_op(t, slot);
+    }
     memset(op, 0, sizeof(*op));
     op->generation = generation;
     op->slot = slot;

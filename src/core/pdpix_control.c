@@ -33,15 +33,11 @@ int demi_socket(int *sockqd_out, int domain, int type, int protocol) {
 }
 
 int demi_bind(int sockqd, const struct sockaddr *addr, socklen_t size) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_bind");
-    if (!rt)
-        return EPERM;
-    if (!addr)
-        return EINVAL;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, sockqd);
-    if (!q)
-        return EBADF;
-    int err = mg_pdpix_check_sockaddr(addr, size);
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_bind", addr != NULL, sockqd, &rt, &q);
+    if (!err)
+        err = mg_pdpix_check_sockaddr(addr, size);
     if (err)
         return err;
     if (!rt->libos->bind)
@@ -50,12 +46,11 @@ int demi_bind(int sockqd, const struct sockaddr *addr, socklen_t size) {
 }
 
 int demi_listen(int sockqd, int backlog) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_listen");
-    if (!rt)
-        return EPERM;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, sockqd);
-    if (!q)
-        return EBADF;
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_listen", true, sockqd, &rt, &q);
+    if (err)
+        return err;
     if (backlog < 0)
         return EINVAL;
     if (!rt->libos->listen)
@@ -64,40 +59,20 @@ int demi_listen(int sockqd, int backlog) {
 }
 
 int demi_accept(demi_qtoken_t *qt_out, int sockqd) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_accept");
-    if (!rt)
-        return EPERM;
-    if (!qt_out)
-        return EINVAL;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, sockqd);
-    if (!q)
-        return EBADF;
-    if (!rt->libos->accept)
-        return EOPNOTSUPP;
-    void *sock = q->sock;
-    struct mg_op *op = mg_op_start(rt, sockqd, DEMI_OPC_ACCEPT);
-    if (!op)
-        return ENOMEM;
-    demi_qtoken_t qt = mg_op_token(op);
-    int rc = rt->libos->accept(rt->libos_state, sock, op);
-    if (rc < 0) {
-        mg_op_abandon(rt, op);
-        return mg_pdpix_errno(rc);
-    }
-    *qt_out = qt;
-    return 0;
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_accept", qt_out != NULL, sockqd, &rt, &q);
+    if (err)
+        return err;
+    return mg_pdpix_start_sock_op(rt, sockqd, q, DEMI_OPC_ACCEPT, rt->libos->accept, qt_out);
 }
 
 int demi_connect(demi_qtoken_t *qt_out, int sockqd, const struct sockaddr *addr, socklen_t size) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_connect");
-    if (!rt)
-        return EPERM;
-    if (!qt_out || !addr)
-        return EINVAL;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, sockqd);
-    if (!q)
-        return EBADF;
-    int err = mg_pdpix_check_sockaddr(addr, size);
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_connect", qt_out && addr, sockqd, &rt, &q);
+    if (!err)
+        err = mg_pdpix_check_sockaddr(addr, size);
     if (err)
         return err;
     if (!rt->libos->connect)
@@ -110,21 +85,15 @@ int demi_connect(demi_qtoken_t *qt_out, int sockqd, const struct sockaddr *addr,
     op->addrlen = size;
     demi_qtoken_t qt = mg_op_token(op);
     int rc = rt->libos->connect(rt->libos_state, sock, (const struct sockaddr *)&op->addr, size, op);
-    if (rc < 0) {
-        mg_op_abandon(rt, op);
-        return mg_pdpix_errno(rc);
-    }
-    *qt_out = qt;
-    return 0;
+    return mg_pdpix_hand_out(rt, op, qt, rc, qt_out);
 }
 
 int demi_close(int qd) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_close");
-    if (!rt)
-        return EPERM;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, qd);
-    if (!q)
-        return EBADF;
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_close", true, qd, &rt, &q);
+    if (err)
+        return err;
     int rc = rt->libos->close(rt->libos_state, q->sock);
     /* The libOS must have failed every pending op; anything it forgot still completes,
      * so no waiter is left hanging on a queue that no longer exists. */
@@ -136,42 +105,33 @@ int demi_close(int qd) {
 }
 
 int demi_setsockopt(int qd, int level, int optname, const void *optval, socklen_t optlen) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_setsockopt");
-    if (!rt)
-        return EPERM;
-    if (!optval)
-        return EINVAL;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, qd);
-    if (!q)
-        return EBADF;
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_setsockopt", optval != NULL, qd, &rt, &q);
+    if (err)
+        return err;
     if (!rt->libos->setsockopt)
         return ENOPROTOOPT;
     return mg_pdpix_errno(rt->libos->setsockopt(rt->libos_state, q->sock, level, optname, optval, optlen));
 }
 
 int demi_getsockopt(int qd, int level, int optname, void *optval, socklen_t *optlen) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_getsockopt");
-    if (!rt)
-        return EPERM;
-    if (!optval || !optlen)
-        return EINVAL;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, qd);
-    if (!q)
-        return EBADF;
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_getsockopt", optval && optlen, qd, &rt, &q);
+    if (err)
+        return err;
     if (!rt->libos->getsockopt)
         return ENOPROTOOPT;
     return mg_pdpix_errno(rt->libos->getsockopt(rt->libos_state, q->sock, level, optname, optval, optlen));
 }
 
 int demi_getpeername(int qd, struct sockaddr *addr, socklen_t *addrlen) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_getpeername");
-    if (!rt)
-        return EPERM;
-    if (!addr || !addrlen)
-        return EINVAL;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, qd);
-    if (!q)
-        return EBADF;
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_getpeername", addr && addrlen, qd, &rt, &q);
+    if (err)
+        return err;
     if (!rt->libos->getpeername)
         return EOPNOTSUPP;
     return mg_pdpix_errno(rt->libos->getpeername(rt->libos_state, q->sock, addr, addrlen));

@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <string.h>
 
-static int start_push(struct mg_rt *rt, demi_qtoken_t *qt_out, int qd, const demi_sgarray_t *sga,
+/* Both push calls: addr is NULL for demi_push; pointers_given is the caller's check of
+ * the pointers it requires. */
+static int start_push(const char *fn, bool pointers_given, demi_qtoken_t *qt_out, int qd, const demi_sgarray_t *sga,
                       const struct sockaddr *addr, socklen_t len) {
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, qd);
-    if (!q)
-        return EBADF;
-    int err = mg_pdpix_check_push_sga(sga);
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd(fn, pointers_given, qd, &rt, &q);
+    if (!err)
+        err = mg_pdpix_check_push_sga(sga);
     if (!err && addr)
         err = mg_pdpix_check_sockaddr(addr, len);
     if (err)
@@ -36,54 +39,23 @@ static int start_push(struct mg_rt *rt, demi_qtoken_t *qt_out, int qd, const dem
     }
     demi_qtoken_t qt = mg_op_token(op);
     int rc = rt->libos->push(rt->libos_state, sock, &op->sga, op_addr, op_addr ? len : 0, op);
-    if (rc < 0) {
-        mg_op_abandon(rt, op);
-        return mg_pdpix_errno(rc);
-    }
-    *qt_out = qt;
-    return 0;
+    return mg_pdpix_hand_out(rt, op, qt, rc, qt_out);
 }
 
 int demi_push(demi_qtoken_t *qt_out, int qd, const demi_sgarray_t *sga) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_push");
-    if (!rt)
-        return EPERM;
-    if (!qt_out || !sga)
-        return EINVAL;
-    return start_push(rt, qt_out, qd, sga, NULL, 0);
+    return start_push("demi_push", qt_out && sga, qt_out, qd, sga, NULL, 0);
 }
 
 int demi_pushto(demi_qtoken_t *qt_out, int sockqd, const demi_sgarray_t *sga, const struct sockaddr *dest_addr,
                 socklen_t size) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_pushto");
-    if (!rt)
-        return EPERM;
-    if (!qt_out || !sga || !dest_addr)
-        return EINVAL;
-    return start_push(rt, qt_out, sockqd, sga, dest_addr, size);
+    return start_push("demi_pushto", qt_out && sga && dest_addr, qt_out, sockqd, sga, dest_addr, size);
 }
 
 int demi_pop(demi_qtoken_t *qt_out, int qd) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_pop");
-    if (!rt)
-        return EPERM;
-    if (!qt_out)
-        return EINVAL;
-    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, qd);
-    if (!q)
-        return EBADF;
-    if (!rt->libos->pop)
-        return EOPNOTSUPP;
-    void *sock = q->sock;
-    struct mg_op *op = mg_op_start(rt, qd, DEMI_OPC_POP);
-    if (!op)
-        return ENOMEM;
-    demi_qtoken_t qt = mg_op_token(op);
-    int rc = rt->libos->pop(rt->libos_state, sock, op);
-    if (rc < 0) {
-        mg_op_abandon(rt, op);
-        return mg_pdpix_errno(rc);
-    }
-    *qt_out = qt;
-    return 0;
+    struct mg_rt *rt;
+    struct mg_queue *q;
+    int err = mg_pdpix_resolve_qd("demi_pop", qt_out != NULL, qd, &rt, &q);
+    if (err)
+        return err;
+    return mg_pdpix_start_sock_op(rt, qd, q, DEMI_OPC_POP, rt->libos->pop, qt_out);
 }

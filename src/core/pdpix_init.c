@@ -46,6 +46,20 @@ struct mg_rt *mg_pdpix_runtime(const char *fn) {
     return rt;
 }
 
+int mg_pdpix_resolve_qd(const char *fn, bool pointers_given, int qd, struct mg_rt **rt_out, struct mg_queue **q_out) {
+    struct mg_rt *rt = mg_pdpix_runtime(fn);
+    if (!rt)
+        return EPERM;
+    if (!pointers_given)
+        return EINVAL;
+    struct mg_queue *q = mg_qd_table_lookup(&rt->qds, qd);
+    if (!q)
+        return EBADF;
+    *rt_out = rt;
+    *q_out = q;
+    return 0;
+}
+
 static const struct mg_libos_ops *select_libos(const char *requested) {
     const char *name = requested[0] ? requested : DEFAULT_LIBOS;
     const struct mg_libos_ops *ops = mg_libos_find(name);

@@ -48,11 +48,12 @@ void mg_qd_table_release(struct mg_qd_table *t, int qd);
 struct mg_op_table {
     struct mg_op **chunks; /* fixed-size chunks, so an op never moves while the libOS holds it */
     uint32_t nchunks, chunks_cap;
-    uint32_t *free_slots; /* stack of free slot numbers; capacity = nchunks * chunk size */
+    uint32_t *free_slots; /* stack of freed slot numbers; capacity = nchunks * chunk size */
     uint32_t free_count;
     struct mg_op *done_head, *done_tail; /* completion FIFO (done_next/done_prev) */
     uint32_t pending_count, done_count;
     uint64_t completions; /* operations ever marked done (mg_rt_completion_count) */
+    uint32_t fresh;       /* slots [0, fresh) have been handed out at least once */
 };
 
 int mg_op_table_init(struct mg_op_table *t, uint32_t initial_slots);

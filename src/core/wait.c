@@ -67,30 +67,46 @@ static int poll_round(struct mg_rt *rt, uint64_t deadline, bool *polled) {
     return 0;
 }
 
-int demi_wait(demi_qresult_t *qr_out, demi_qtoken_t qt, const struct timespec *timeout) {
-    struct mg_rt *rt = mg_pdpix_runtime("demi_wait");
-    if (!rt)
-        return EPERM;
-    if (!qr_out || !mg_op_lookup(&rt->ops, qt))
-        return EINVAL;
+/* Lets the libOS work until check(rt, ctx) finds what the caller waits for (returns
+ * 0), or reports an error (any other value than EAGAIN, "not yet"), or the deadline
+ * passes (ETIMEDOUT), or the libOS fails. check runs before every poll. */
+static int wait_until(struct mg_rt *rt, const struct timespec *timeout, int (*check)(struct mg_rt *rt, void *ctx),
+                      void *ctx) {
     uint64_t deadline;
     int err = deadline_from(rt, timeout, &deadline);
     if (err)
         return err;
     bool polled = false;
     for (;;) {
-        /* Looked up again each round: the table is the only thing trusted. */
-        struct mg_op *op = mg_op_lookup(&rt->ops, qt);
-        if (!op)
-            return EINVAL;
-        if (op->state == MG_OP_DONE) {
-            mg_op_consume(rt, op, qr_out);
-            return 0;
-        }
+        err = check(rt, ctx);
+        if (err != EAGAIN)
+            return err;
         err = poll_round(rt, deadline, &polled);
         if (err)
             return err;
     }
+}
+
+/* demi_wait: the token's op is done. Looked up again each round: the table is the only
+ * thing trusted. */
+static int token_done(struct mg_rt *rt, void *ctx) {
+    const struct mg_op *op = mg_op_lookup(&rt->ops, *(const demi_qtoken_t *)ctx);
+    if (!op)
+        return EINVAL;
+    return op->state == MG_OP_DONE ? 0 : EAGAIN;
+}
+
+int demi_wait(demi_qresult_t *qr_out, demi_qtoken_t qt, const struct timespec *timeout) {
+    struct mg_rt *rt = mg_pdpix_runtime("demi_wait");
+    if (!rt)
+        return EPERM;
+    if (!qr_out || !mg_op_lookup(&rt->ops, qt))
+        return EINVAL;
+    int err = wait_until(rt, timeout, token_done, &qt);
+    if (err)
+        return err;
+    mg_op_consume(rt, mg_op_lookup(&rt->ops, qt), qr_out);
+    return 0;
 }
 
 static bool all_tokens_live(struct mg_rt *rt, const demi_qtoken_t qts[], int num_qts) {
@@ -100,16 +116,26 @@ static bool all_tokens_live(struct mg_rt *rt, const demi_qtoken_t qts[], int num
     return true;
 }
 
-/* The index of the first done op among qts, -1 if none, -2 if a token went stale. */
-static int first_done(struct mg_rt *rt, const demi_qtoken_t qts[], int num_qts) {
-    for (int i = 0; i < num_qts; i++) {
-        struct mg_op *op = mg_op_lookup(&rt->ops, qts[i]);
+struct any_done {
+    const demi_qtoken_t *qts;
+    int num_qts;
+    int first; /* out: the index of the first done op */
+};
+
+/* demi_wait_any: some op among the tokens is done (the first one counts); a token
+ * that went stale is EINVAL. */
+static int any_done(struct mg_rt *rt, void *ctx) {
+    struct any_done *any = ctx;
+    for (int i = 0; i < any->num_qts; i++) {
+        const struct mg_op *op = mg_op_lookup(&rt->ops, any->qts[i]);
         if (!op)
-            return -2;
-        if (op->state == MG_OP_DONE)
-            return i;
+            return EINVAL;
+        if (op->state == MG_OP_DONE) {
+            any->first = i;
+            return 0;
+        }
     }
-    return -1;
+    return EAGAIN;
 }
 
 int demi_wait_any(demi_qresult_t *qr_out, int *ready_offset, const demi_qtoken_t qts[], int num_qts,
@@ -121,24 +147,19 @@ int demi_wait_any(demi_qresult_t *qr_out, int *ready_offset, const demi_qtoken_t
         return EINVAL;
     if (!all_tokens_live(rt, qts, num_qts))
         return EINVAL;
-    uint64_t deadline;
-    int err = deadline_from(rt, timeout, &deadline);
+    struct any_done any = {.qts = qts, .num_qts = num_qts, .first = -1};
+    int err = wait_until(rt, timeout, any_done, &any);
     if (err)
         return err;
-    bool polled = false;
-    for (;;) {
-        int i = first_done(rt, qts, num_qts);
-        if (i == -2)
-            return EINVAL;
-        if (i >= 0) {
-            mg_op_consume(rt, mg_op_lookup(&rt->ops, qts[i]), qr_out);
-            *ready_offset = i;
-            return 0;
-        }
-        err = poll_round(rt, deadline, &polled);
-        if (err)
-            return err;
-    }
+    mg_op_consume(rt, mg_op_lookup(&rt->ops, qts[any.first]), qr_out);
+    *ready_offset = any.first;
+    return 0;
+}
+
+/* demi_wait_next_n: some op, any op, is done. */
+static int some_done(struct mg_rt *rt, void *ctx) {
+    (void)ctx;
+    return rt->ops.done_head ? 0 : EAGAIN;
 }
 
 int demi_wait_next_n(demi_qresult_t *qr_out, int num_qrs, int *num_qrs_out, const struct timespec *timeout) {
@@ -148,16 +169,9 @@ int demi_wait_next_n(demi_qresult_t *qr_out, int num_qrs, int *num_qrs_out, cons
     if (!qr_out || !num_qrs_out || num_qrs <= 0)
         return EINVAL;
     *num_qrs_out = 0;
-    uint64_t deadline;
-    int err = deadline_from(rt, timeout, &deadline);
+    int err = wait_until(rt, timeout, some_done, NULL);
     if (err)
         return err;
-    bool polled = false;
-    while (!rt->ops.done_head) {
-        err = poll_round(rt, deadline, &polled);
-        if (err)
-            return err;
-    }
     int n = 0;
     while (n < num_qrs && rt->ops.done_head)
         mg_op_consume(rt, rt->ops.done_head, &qr_out[n++]);

@@ -3,8 +3,26 @@
  *
  * Entries are static (from the configuration: never expire, never replaced),
  * incomplete (a request is out; frames wait in a short queue), reachable (learned,
- * good for arp_cache_ttl_ns) or failed (resolution gave up; remembered for one
- * request interval so a burst of sends does not become a burst of requests). The
+ * good for arp_cache_ttl_ns), probing (reachable once, its lifetime is over and it is
+ * being checked) or failed (resolution gave up; remembered for one request interval
+ * so a burst of sends does not become a burst of requests).
+ *
+ * A connection must not pay for an entry's expiry, so reachability is confirmed by
+ * the traffic itself: a valid IPv4 datagram for us from the neighbour, carrying the
+ * Ethernet address the entry holds, renews the entry's lifetime (mg_arp_confirm; it
+ * never changes an address: only ARP does). An entry only expires when nothing came
+ * from the neighbour for a whole lifetime, and even then frames keep going to the
+ * known address while it is checked in the background, as RFC 1122 2.3.2.1 suggests:
+ * unicast requests to that address, arp_request_retries + 1 of them one interval
+ * apart; an answer, or traffic from the neighbour, makes it reachable again. Silence
+ * makes it failed (the transports hear of it), but once an address is known, frames
+ * are never held back nor refused for it: they go to the last known address, and the
+ * first send after the failure's hold asks again by broadcast, in the background.
+ * Under heavy loss a silent neighbour has far more likely lost our requests or its
+ * answers than changed its address, and a new address is learned the moment any ARP
+ * packet from it arrives; so a retransmission is never spent waiting for ARP. Only
+ * frames to a neighbour never resolved wait for an answer (or are refused during the
+ * hold after a failed resolution). The
  * table is a fixed array sized at creation with a hash index, so lookups on the
  * transmit path allocate nothing; when it is full the oldest dynamic entry goes.
  * Failure is reported to every registered transport (TCP fails its connects with
@@ -27,14 +45,17 @@ enum arp_state {
     ARP_INCOMPLETE,
     ARP_REACHABLE,
     ARP_FAILED,
+    ARP_PROBING, /* known address, checked in the background while frames still use it */
 };
 
 struct arp_entry {
     struct mg_arp_cache *cache;
     uint32_t addr;
     uint8_t mac[MG_ETH_ALEN];
-    uint8_t state;       /* enum arp_state */
-    bool notify_pending; /* failed: transports not told yet */
+    uint8_t state;        /* enum arp_state */
+    bool mac_known;       /* mac holds the address the neighbour last answered with */
+    bool probe_broadcast; /* probing after a failure: ask everyone, the address may have moved */
+    bool notify_pending;  /* failed: transports not told yet */
     uint32_t requests_sent;
     uint64_t expires_ns; /* reachable: TTL end; failed: when to forget the failure */
     uint64_t born;       /* creation order, for eviction */
@@ -48,6 +69,7 @@ struct mg_arp_cache {
     struct mg_inet *inet;
     struct arp_entry *entries;
     uint32_t cap, dynamic_count;
+    uint32_t used; /* entries[used..cap) were never taken: walks stop at used */
     uint64_t next_born;
     int32_t buckets[ARP_BUCKETS];
 };
@@ -96,7 +118,7 @@ static void remove_entry(struct mg_arp_cache *c, struct arp_entry *e) {
 
 static struct arp_entry *oldest_dynamic(struct mg_arp_cache *c) {
     struct arp_entry *oldest = NULL;
-    for (uint32_t i = 0; i < c->cap; i++) {
+    for (uint32_t i = 0; i < c->used; i++) {
         struct arp_entry *e = &c->entries[i];
         if (e->state != ARP_FREE && e->state != ARP_STATIC && (!oldest || e->born < oldest->born))
             oldest = e;
@@ -120,6 +142,8 @@ static struct arp_entry *insert(struct mg_arp_cache *c, uint32_t addr, enum arp_
             e = &c->entries[i];
     if (!e)
         return NULL;
+    if ((uint32_t)(e - c->entries) >= c->used)
+        c->used = (uint32_t)(e - c->entries) + 1;
     memset(e, 0, sizeof(*e));
     e->cache = c;
     e->addr = addr;
@@ -164,7 +188,7 @@ int mg_arp_create(struct mg_inet *inet, struct mg_arp_cache **out) {
 void mg_arp_destroy(struct mg_arp_cache *c) {
     if (!c)
         return;
-    for (uint32_t i = 0; i < c->cap; i++) {
+    for (uint32_t i = 0; i < c->used; i++) {
         struct arp_entry *e = &c->entries[i];
         if (e->state != ARP_FREE) {
             mg_timer_cancel(&c->inet->timers, &e->timer);
@@ -181,7 +205,7 @@ void mg_arp_destroy(struct mg_arp_cache *c) {
 
 int mg_arp_lookup(struct mg_arp_cache *c, uint32_t addr, uint8_t mac[MG_ETH_ALEN]) {
     struct arp_entry *e = find(c, addr);
-    if (!e || (e->state != ARP_STATIC && e->state != ARP_REACHABLE))
+    if (!e || (e->state != ARP_STATIC && e->state != ARP_REACHABLE && e->state != ARP_PROBING))
         return -ENOENT;
     if (e->state == ARP_REACHABLE && mg_inet_now(c->inet) >= e->expires_ns)
         return -ENOENT;
@@ -222,15 +246,31 @@ static void send_arp(struct mg_inet *inet, uint16_t op, const uint8_t *eth_dst, 
         inet->stats.arp_replies_sent++;
 }
 
+/* A broadcast request while resolving; a unicast one to the known address while
+ * probing an expired entry (RFC 1122 2.3.2.1: no broadcast to re-check a neighbour
+ * we know), a broadcast again once such a check failed. */
 static void send_request(struct mg_inet *inet, struct arp_entry *e) {
     static const uint8_t unknown[MG_ETH_ALEN] = {0};
-    send_arp(inet, MG_ARP_OP_REQUEST, mg_eth_broadcast, unknown, e->addr);
+    if (e->state == ARP_PROBING && !e->probe_broadcast)
+        send_arp(inet, MG_ARP_OP_REQUEST, e->mac, e->mac, e->addr);
+    else
+        send_arp(inet, MG_ARP_OP_REQUEST, mg_eth_broadcast, unknown, e->addr);
     e->requests_sent++;
     mg_timer_arm(&inet->timers, &e->timer, mg_inet_now(inet) + request_interval(inet));
 }
 
 static void start_resolution(struct mg_inet *inet, struct arp_entry *e) {
     e->state = ARP_INCOMPLETE;
+    e->requests_sent = 0;
+    send_request(inet, e);
+}
+
+/* A frame is going to a neighbour whose address we know but whose entry is expired
+ * (unicast probes) or failed (broadcast): check it while the frames keep using the
+ * address. */
+static void start_probe(struct mg_inet *inet, struct arp_entry *e, bool broadcast) {
+    e->state = ARP_PROBING;
+    e->probe_broadcast = broadcast;
     e->requests_sent = 0;
     send_request(inet, e);
 }
@@ -258,7 +298,7 @@ static void entry_timer_fired(struct mg_timer *t, void *arg) {
     (void)t;
     struct arp_entry *e = arg;
     struct mg_inet *inet = e->cache->inet;
-    if (e->state == ARP_INCOMPLETE) {
+    if (e->state == ARP_INCOMPLETE || e->state == ARP_PROBING) {
         /* The first request plus arp_request_retries retries, each given one interval. */
         if (e->requests_sent <= inet->cfg.arp_request_retries)
             send_request(inet, e);
@@ -273,6 +313,7 @@ static void entry_timer_fired(struct mg_timer *t, void *arg) {
 static void resolved(struct mg_inet *inet, struct arp_entry *e, const uint8_t *mac) {
     mg_timer_cancel(&inet->timers, &e->timer);
     memcpy(e->mac, mac, MG_ETH_ALEN);
+    e->mac_known = true;
     e->state = ARP_REACHABLE;
     e->expires_ns = mg_inet_now(inet) + inet->cfg.arp_cache_ttl_ns;
     /* Frames that waited go out in the order they were sent. */
@@ -324,13 +365,28 @@ static int fail_without_arp(struct mg_inet *inet, uint32_t next_hop, struct mg_b
     return refuse(inet, frame);
 }
 
+/* Frames to a neighbour we do not know yet wait for the answer to a new request. */
+static int resolve_then_send(struct mg_inet *inet, struct arp_entry *e, struct mg_buf *frame) {
+    int rc = queue_pending(inet, e, frame);
+    start_resolution(inet, e);
+    return rc;
+}
+
 int mg_arp_output(struct mg_inet *inet, uint32_t next_hop, struct mg_buf *frame) {
     struct mg_arp_cache *c = inet->arp;
     uint64_t now = mg_inet_now(inet);
     struct arp_entry *e = find(c, next_hop);
     if (e && e->state == ARP_FAILED && now >= e->expires_ns) {
-        remove_entry(c, e);
-        e = NULL;
+        /* The failure is old: ask again, in place, so the entry keeps the address it
+         * last had (traffic from it can still confirm it, and frames use it). */
+        if (inet->cfg.disable_arp) {
+            remove_entry(c, e);
+            e = NULL;
+        } else if (!e->mac_known) {
+            return resolve_then_send(inet, e, frame);
+        } else {
+            start_probe(inet, e, true);
+        }
     }
     if (!e) {
         if (inet->cfg.disable_arp)
@@ -338,28 +394,37 @@ int mg_arp_output(struct mg_inet *inet, uint32_t next_hop, struct mg_buf *frame)
         e = insert(c, next_hop, ARP_INCOMPLETE);
         if (!e)
             return refuse(inet, frame);
-        int rc = queue_pending(inet, e, frame);
-        start_resolution(inet, e);
-        return rc;
+        return resolve_then_send(inet, e, frame);
     }
     switch (e->state) {
     case ARP_REACHABLE:
-        if (now >= e->expires_ns) {
-            /* Expired: ask again; the frame waits for the answer. */
-            int rc = queue_pending(inet, e, frame);
-            start_resolution(inet, e);
-            return rc;
-        }
-        /* fall through */
+        if (now >= e->expires_ns)
+            start_probe(inet, e, false); /* the frame still goes out, to the address we know */
+        break;
+    case ARP_PROBING:
     case ARP_STATIC:
-        memcpy(frame->data, e->mac, MG_ETH_ALEN);
-        mg_inet_queue_frame(inet, frame);
-        return 0;
+        break;
     case ARP_INCOMPLETE:
         return queue_pending(inet, e, frame);
-    default:
-        return refuse(inet, frame);
+    default: /* failed: within the hold, refused unless we know where it was */
+        if (!e->mac_known)
+            return refuse(inet, frame);
+        break;
     }
+    memcpy(frame->data, e->mac, MG_ETH_ALEN);
+    mg_inet_queue_frame(inet, frame);
+    return 0;
+}
+
+void mg_arp_confirm(struct mg_inet *inet, uint32_t src, const uint8_t *mac) {
+    uint32_t hop = mg_inet_on_link(inet, src) ? src : inet->gateway;
+    struct arp_entry *e = find(inet->arp, hop);
+    if (!e || !e->mac_known || e->state == ARP_STATIC || memcmp(e->mac, mac, MG_ETH_ALEN) != 0)
+        return;
+    if (e->state == ARP_REACHABLE)
+        e->expires_ns = mg_inet_now(inet) + inet->cfg.arp_cache_ttl_ns;
+    else
+        resolved(inet, e, mac); /* probing, failed or asking again: it is there after all */
 }
 
 /* ---- receive path ---- */

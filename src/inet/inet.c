@@ -212,7 +212,7 @@ static int ipv4_parse_checked(struct mg_inet *inet, struct mg_buf *buf, struct m
     return 0;
 }
 
-static void ipv4_input(struct mg_inet *inet, struct mg_buf *buf) {
+static void ipv4_input(struct mg_inet *inet, struct mg_buf *buf, const uint8_t *src_mac) {
     struct mg_ipv4_hdr ip;
     if (ipv4_parse_checked(inet, buf, &ip) != 0)
         goto drop;
@@ -231,6 +231,7 @@ static void ipv4_input(struct mg_inet *inet, struct mg_buf *buf) {
     /* Ethernet pads short frames: the datagram ends at total_len. */
     mg_buf_trim(buf, ip.total_len);
     inet->stats.ipv4_in++;
+    mg_arp_confirm(inet, ip.src, src_mac); /* the neighbour is alive: keep its entry */
     mg_buf_pull(buf, ip.hdr_len);
     if (ip.proto == MG_IPPROTO_ICMP) {
         mg_icmp_input(inet, buf, &ip);
@@ -265,7 +266,7 @@ void mg_inet_input(struct mg_inet *inet, struct mg_buf *frame) {
     mg_buf_pull(frame, eth.hdr_len);
     switch (eth.ethertype) {
     case MG_ETHERTYPE_IPV4:
-        ipv4_input(inet, frame);
+        ipv4_input(inet, frame, eth.src);
         return;
     case MG_ETHERTYPE_ARP:
         mg_arp_input(inet, frame);

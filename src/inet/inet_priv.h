@@ -29,6 +29,11 @@ void mg_arp_input(struct mg_inet *inet, struct mg_buf *buf);
  * dropped and counted (-EHOSTUNREACH: resolution failed; -ENOBUFS: too many frames
  * already wait for it). */
 int mg_arp_output(struct mg_inet *inet, uint32_t next_hop, struct mg_buf *frame);
+/* A valid IPv4 datagram for us came from src in a frame from `mac`: when the
+ * neighbour entry of src's next hop (src on link, else the gateway) holds that very
+ * address, the neighbour is there, and its entry lives on (a probing or failed one
+ * becomes reachable again). Never learns nor changes an address: only ARP does. */
+void mg_arp_confirm(struct mg_inet *inet, uint32_t src, const uint8_t *mac);
 /* Looks a neighbour up without side effects (tests, diagnostics): 0 with mac filled
  * when it is resolved, -ENOENT otherwise. */
 int mg_arp_lookup(struct mg_arp_cache *arp, uint32_t addr, uint8_t mac[MG_ETH_ALEN]);

@@ -55,50 +55,60 @@ static uint32_t hash_mix(uint64_t salt, uint64_t x) {
     return (uint32_t)x;
 }
 
-static uint32_t conn_bucket(const struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                            uint16_t rport) {
-    uint64_t k = ((uint64_t)raddr << 32) | ((uint32_t)rport << 16) | lport;
-    return (hash_mix(tcp->hash_salt, k) ^ laddr) & tcp->conn_mask;
+/* The chain of table t that holds (laddr, lport, raddr, rport): the connection table
+ * hashes all four, the others the local port alone. */
+static struct mg_tcp_sock **chain_of(const struct mg_tcp_layer *tcp, enum tcp_table t, uint32_t laddr, uint16_t lport,
+                                     uint32_t raddr, uint16_t rport) {
+    const struct tcp_hash *h = &tcp->tables[t];
+    uint32_t bucket;
+    if (t == TCP_TABLE_CONN) {
+        uint64_t k = ((uint64_t)raddr << 32) | ((uint32_t)rport << 16) | lport;
+        bucket = hash_mix(tcp->hash_salt, k) ^ laddr;
+    } else {
+        bucket = hash_mix(tcp->hash_salt, lport);
+    }
+    return &h->chains[bucket & h->mask];
 }
 
-static uint32_t port_bucket(const struct mg_tcp_layer *tcp, uint16_t port, uint32_t mask) {
-    return hash_mix(tcp->hash_salt, port) & mask;
+static struct mg_tcp_sock **port_chain(const struct mg_tcp_layer *tcp, enum tcp_table t, uint16_t port) {
+    return chain_of(tcp, t, 0, port, 0, 0);
+}
+
+static struct mg_tcp_sock **home_chain(const struct mg_tcp_sock *c, enum tcp_table t) {
+    return chain_of(c->tcp, t, c->laddr, c->lport, c->raddr, c->rport);
+}
+
+void tcp_table_insert(struct mg_tcp_sock *c, enum tcp_table t) {
+    struct mg_tcp_sock **chain = home_chain(c, t);
+    c->hash_next[t] = *chain;
+    *chain = c;
+    c->in_hash[t] = true;
+}
+
+static void table_remove(struct mg_tcp_sock *c, enum tcp_table t) {
+    if (!c->in_hash[t])
+        return;
+    for (struct mg_tcp_sock **pp = home_chain(c, t); *pp; pp = &(*pp)->hash_next[t])
+        if (*pp == c) {
+            *pp = c->hash_next[t];
+            break;
+        }
+    c->in_hash[t] = false;
+    c->hash_next[t] = NULL;
 }
 
 struct mg_tcp_sock *tcp_conn_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport, uint32_t raddr,
                                     uint16_t rport) {
-    struct mg_tcp_sock *c = tcp->conn_hash[conn_bucket(tcp, laddr, lport, raddr, rport)];
-    for (; c; c = c->conn_next)
+    struct mg_tcp_sock *c = *chain_of(tcp, TCP_TABLE_CONN, laddr, lport, raddr, rport);
+    for (; c; c = c->hash_next[TCP_TABLE_CONN])
         if (c->lport == lport && c->rport == rport && c->raddr == raddr && c->laddr == laddr)
             return c;
     return NULL;
 }
 
-void tcp_conn_hash_insert(struct mg_tcp_sock *c) {
-    struct mg_tcp_layer *tcp = c->tcp;
-    uint32_t b = conn_bucket(tcp, c->laddr, c->lport, c->raddr, c->rport);
-    c->conn_next = tcp->conn_hash[b];
-    tcp->conn_hash[b] = c;
-    c->in_conn_hash = true;
-}
-
-static void conn_hash_remove(struct mg_tcp_sock *c) {
-    if (!c->in_conn_hash)
-        return;
-    struct mg_tcp_layer *tcp = c->tcp;
-    struct mg_tcp_sock **pp = &tcp->conn_hash[conn_bucket(tcp, c->laddr, c->lport, c->raddr, c->rport)];
-    for (; *pp; pp = &(*pp)->conn_next)
-        if (*pp == c) {
-            *pp = c->conn_next;
-            break;
-        }
-    c->in_conn_hash = false;
-    c->conn_next = NULL;
-}
-
 struct mg_tcp_sock *tcp_listen_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport) {
     struct mg_tcp_sock *wild = NULL;
-    for (struct mg_tcp_sock *c = tcp->listen_hash[port_bucket(tcp, lport, tcp->listen_mask)]; c; c = c->listen_next) {
+    for (struct mg_tcp_sock *c = *port_chain(tcp, TCP_TABLE_LISTEN, lport); c; c = c->hash_next[TCP_TABLE_LISTEN]) {
         if (c->lport != lport)
             continue;
         if (c->laddr == laddr)
@@ -109,53 +119,11 @@ struct mg_tcp_sock *tcp_listen_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, 
     return wild;
 }
 
-static void listen_hash_insert(struct mg_tcp_sock *c) {
-    struct mg_tcp_layer *tcp = c->tcp;
-    uint32_t b = port_bucket(tcp, c->lport, tcp->listen_mask);
-    c->listen_next = tcp->listen_hash[b];
-    tcp->listen_hash[b] = c;
-    c->in_listen_hash = true;
-}
-
-static void listen_hash_remove(struct mg_tcp_sock *c) {
-    if (!c->in_listen_hash)
-        return;
-    struct mg_tcp_layer *tcp = c->tcp;
-    for (struct mg_tcp_sock **pp = &tcp->listen_hash[port_bucket(tcp, c->lport, tcp->listen_mask)]; *pp;
-         pp = &(*pp)->listen_next)
-        if (*pp == c) {
-            *pp = c->listen_next;
-            break;
-        }
-    c->in_listen_hash = false;
-}
-
-void tcp_bind_hash_insert(struct mg_tcp_sock *c) {
-    struct mg_tcp_layer *tcp = c->tcp;
-    uint32_t b = port_bucket(tcp, c->lport, tcp->bind_mask);
-    c->bind_next = tcp->bind_hash[b];
-    tcp->bind_hash[b] = c;
-    c->in_bind_hash = true;
-}
-
-static void bind_hash_remove(struct mg_tcp_sock *c) {
-    if (!c->in_bind_hash)
-        return;
-    struct mg_tcp_layer *tcp = c->tcp;
-    for (struct mg_tcp_sock **pp = &tcp->bind_hash[port_bucket(tcp, c->lport, tcp->bind_mask)]; *pp;
-         pp = &(*pp)->bind_next)
-        if (*pp == c) {
-            *pp = c->bind_next;
-            break;
-        }
-    c->in_bind_hash = false;
-}
-
 /* Whether s may take (addr, port): no other socket holds it, or SO_REUSEADDR on s
  * lets it share with sockets that are not listening (connections still lingering). */
 static bool bind_conflicts(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
     struct mg_tcp_layer *tcp = s->tcp;
-    for (struct mg_tcp_sock *o = tcp->bind_hash[port_bucket(tcp, port, tcp->bind_mask)]; o; o = o->bind_next) {
+    for (struct mg_tcp_sock *o = *port_chain(tcp, TCP_TABLE_BIND, port); o; o = o->hash_next[TCP_TABLE_BIND]) {
         if (o == s || o->lport != port)
             continue;
         if (o->laddr != 0 && addr != 0 && o->laddr != addr)
@@ -260,6 +228,24 @@ void tcp_notify(struct mg_tcp_sock *c, unsigned events) {
 
 /* ---------------------------------------------------------------- layer ---- */
 
+static void tables_free(struct mg_tcp_layer *tcp) {
+    for (int t = 0; t < TCP_TABLE__COUNT; t++)
+        free(tcp->tables[t].chains);
+}
+
+/* chains[t]: a power of two, the number of chains of table t. */
+static int tables_alloc(struct mg_tcp_layer *tcp, const uint32_t chains[TCP_TABLE__COUNT]) {
+    for (int t = 0; t < TCP_TABLE__COUNT; t++) {
+        tcp->tables[t].mask = chains[t] - 1;
+        tcp->tables[t].chains = calloc(chains[t], sizeof(*tcp->tables[t].chains));
+        if (!tcp->tables[t].chains) {
+            tables_free(tcp);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 int mg_tcp_layer_create(struct mg_inet *inet, struct mg_tcp_layer **out) {
     struct mg_tcp_layer *tcp = calloc(1, sizeof(*tcp));
     if (!tcp)
@@ -269,16 +255,8 @@ int mg_tcp_layer_create(struct mg_inet *inet, struct mg_tcp_layer **out) {
     uint32_t n = 256;
     while (n < want && n < (1u << 20))
         n <<= 1;
-    tcp->conn_mask = n - 1;
-    tcp->listen_mask = 255;
-    tcp->bind_mask = 1023;
-    tcp->conn_hash = calloc(n, sizeof(*tcp->conn_hash));
-    tcp->listen_hash = calloc(tcp->listen_mask + 1, sizeof(*tcp->listen_hash));
-    tcp->bind_hash = calloc(tcp->bind_mask + 1, sizeof(*tcp->bind_hash));
-    if (!tcp->conn_hash || !tcp->listen_hash || !tcp->bind_hash) {
-        free(tcp->conn_hash);
-        free(tcp->listen_hash);
-        free(tcp->bind_hash);
+    const uint32_t chains[TCP_TABLE__COUNT] = {[TCP_TABLE_CONN] = n, [TCP_TABLE_LISTEN] = 256, [TCP_TABLE_BIND] = 1024};
+    if (tables_alloc(tcp, chains) < 0) {
         free(tcp);
         return -ENOMEM;
     }
@@ -293,9 +271,7 @@ int mg_tcp_layer_create(struct mg_inet *inet, struct mg_tcp_layer **out) {
         .input = tcp_input, .icmp_error = tcp_icmp_error, .neighbor_failed = tcp_neighbor_failed, .ctx = tcp};
     int rc = mg_inet_register_l4(inet, MG_IPPROTO_TCP, &h);
     if (rc < 0) {
-        free(tcp->conn_hash);
-        free(tcp->listen_hash);
-        free(tcp->bind_hash);
+        tables_free(tcp);
         free(tcp);
         return rc;
     }
@@ -319,9 +295,7 @@ void mg_tcp_layer_destroy(struct mg_tcp_layer *tcp) {
     mg_inet_unregister_l4(inet, MG_IPPROTO_TCP);
     if (inet->tcp == tcp)
         inet->tcp = NULL;
-    free(tcp->conn_hash);
-    free(tcp->listen_hash);
-    free(tcp->bind_hash);
+    tables_free(tcp);
     free(tcp);
 }
 
@@ -446,7 +420,7 @@ static int pick_ephemeral(struct mg_tcp_sock *s, uint32_t laddr, uint32_t raddr,
                 continue;
             /* A port bound explicitly by someone else stays theirs. */
             bool explicit_owner = false;
-            for (struct mg_tcp_sock *o = tcp->bind_hash[port_bucket(tcp, port, tcp->bind_mask)]; o; o = o->bind_next)
+            for (struct mg_tcp_sock *o = *port_chain(tcp, TCP_TABLE_BIND, port); o; o = o->hash_next[TCP_TABLE_BIND])
                 if (o->lport == port && o->has_handle && o->state != MG_TCP_SYN_SENT && !tcp_synchronized(o->state))
                     explicit_owner = true;
             if (explicit_owner)
@@ -461,7 +435,7 @@ static int pick_ephemeral(struct mg_tcp_sock *s, uint32_t laddr, uint32_t raddr,
 
 int mg_tcp_bind(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
     struct mg_inet *inet = s->tcp->inet;
-    if (s->state != MG_TCP_CLOSED || s->in_bind_hash || s->error)
+    if (s->state != MG_TCP_CLOSED || s->in_hash[TCP_TABLE_BIND] || s->error)
         return -EINVAL;
     if (addr != 0 && addr != inet->ipv4_addr)
         return -EADDRNOTAVAIL;
@@ -475,7 +449,7 @@ int mg_tcp_bind(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
     }
     s->laddr = addr;
     s->lport = port;
-    tcp_bind_hash_insert(s);
+    tcp_table_insert(s, TCP_TABLE_BIND);
     return 0;
 }
 
@@ -487,7 +461,7 @@ int mg_tcp_listen(struct mg_tcp_sock *s, int backlog) {
     }
     if (s->state != MG_TCP_CLOSED || s->error)
         return -EINVAL;
-    if (!s->in_bind_hash) {
+    if (!s->in_hash[TCP_TABLE_BIND]) {
         int rc = mg_tcp_bind(s, 0, 0);
         if (rc < 0)
             return rc;
@@ -497,8 +471,19 @@ int mg_tcp_listen(struct mg_tcp_sock *s, int backlog) {
         return -EADDRINUSE;
     s->backlog = backlog <= 0 ? TCP_DEFAULT_BACKLOG : (backlog > TCP_MAX_BACKLOG ? TCP_MAX_BACKLOG : (uint32_t)backlog);
     s->state = MG_TCP_LISTEN;
-    listen_hash_insert(s);
+    tcp_table_insert(s, TCP_TABLE_LISTEN);
     return 0;
+}
+
+/* Takes ch, a child in SYN-RECEIVED, off its listener l's list of them. */
+static void syn_list_remove(struct mg_tcp_sock *l, struct mg_tcp_sock *ch) {
+    if (ch->child_prev)
+        ch->child_prev->child_next = ch->child_next;
+    else
+        l->syn_head = ch->child_next;
+    if (ch->child_next)
+        ch->child_next->child_prev = ch->child_prev;
+    l->syn_count--;
 }
 
 void tcp_child_unlink(struct mg_tcp_sock *ch) {
@@ -517,13 +502,7 @@ void tcp_child_unlink(struct mg_tcp_sock *ch) {
         l->acc_count--;
         ch->in_accept_q = false;
     } else {
-        if (ch->child_prev)
-            ch->child_prev->child_next = ch->child_next;
-        else
-            l->syn_head = ch->child_next;
-        if (ch->child_next)
-            ch->child_next->child_prev = ch->child_prev;
-        l->syn_count--;
+        syn_list_remove(l, ch);
     }
     ch->child_next = ch->child_prev = NULL;
     ch->parent = NULL;
@@ -532,13 +511,7 @@ void tcp_child_unlink(struct mg_tcp_sock *ch) {
 void tcp_child_to_accept_queue(struct mg_tcp_sock *ch) {
     struct mg_tcp_sock *l = ch->parent;
     /* Leave the SYN-RECEIVED list... */
-    if (ch->child_prev)
-        ch->child_prev->child_next = ch->child_next;
-    else
-        l->syn_head = ch->child_next;
-    if (ch->child_next)
-        ch->child_next->child_prev = ch->child_prev;
-    l->syn_count--;
+    syn_list_remove(l, ch);
     /* ...and join the accept queue at the tail. */
     ch->child_next = NULL;
     ch->child_prev = l->acc_tail;
@@ -583,7 +556,7 @@ int mg_tcp_connect(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
     if (addr == 0 || addr == 0xffffffffu || port == 0 || (addr >> 28) == 0xe)
         return -EINVAL;
     uint32_t laddr = inet->ipv4_addr;
-    if (s->in_bind_hash) {
+    if (s->in_hash[TCP_TABLE_BIND]) {
         if (tcp_conn_lookup(tcp, laddr, s->lport, addr, port))
             return -EADDRINUSE;
     } else {
@@ -591,7 +564,7 @@ int mg_tcp_connect(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
         if (p < 0)
             return p;
         s->lport = (uint16_t)p;
-        tcp_bind_hash_insert(s);
+        tcp_table_insert(s, TCP_TABLE_BIND);
     }
     tcp_enter(tcp);
     s->laddr = laddr;
@@ -604,7 +577,7 @@ int mg_tcp_connect(struct mg_tcp_sock *s, uint32_t addr, uint16_t port) {
     s->snd_max = s->iss;
     s->snd_buf_seq = s->iss + 1;
     tcp_init_rcv_window(s);
-    tcp_conn_hash_insert(s);
+    tcp_table_insert(s, TCP_TABLE_CONN);
     s->state = MG_TCP_SYN_SENT;
     tcp->stats.conns_opened++;
     tcp_send_syn(s);
@@ -728,7 +701,7 @@ void mg_tcp_close(struct mg_tcp_sock *s) {
     switch (s->state) {
     case MG_TCP_LISTEN:
         abort_children(s);
-        listen_hash_remove(s);
+        table_remove(s, TCP_TABLE_LISTEN);
         tcp_terminate(s, 0);
         break;
     case MG_TCP_CLOSED:
@@ -763,7 +736,7 @@ void mg_tcp_abort(struct mg_tcp_sock *s) {
     s->notify = NULL;
     if (s->state == MG_TCP_LISTEN) {
         abort_children(s);
-        listen_hash_remove(s);
+        table_remove(s, TCP_TABLE_LISTEN);
     } else if (s->state != MG_TCP_CLOSED && s->state != MG_TCP_SYN_SENT && s->state != MG_TCP_TIME_WAIT) {
         tcp_send_rst(s);
     }
@@ -778,14 +751,14 @@ void tcp_terminate(struct mg_tcp_sock *c, int err) {
     tcp_timers_cancel_all(c);
     tcp_sq_free(c);
     ooo_free(c);
-    conn_hash_remove(c);
-    listen_hash_remove(c);
+    table_remove(c, TCP_TABLE_CONN);
+    table_remove(c, TCP_TABLE_LISTEN);
     if (c->parent) {
         tcp_child_unlink(c);
         rq_free(c);
     }
     c->state = MG_TCP_CLOSED;
-    bind_hash_remove(c);
+    table_remove(c, TCP_TABLE_BIND);
     if (!c->has_handle)
         rq_free(c);
     if (err && !c->error) {
@@ -1070,17 +1043,27 @@ static int check_sock(const struct mg_tcp_sock *c, char *why, size_t len) {
     return 0;
 }
 
+static bool in_home_chain(const struct mg_tcp_sock *c, enum tcp_table t) {
+    for (const struct mg_tcp_sock *o = *home_chain(c, t); o; o = o->hash_next[t])
+        if (o == c)
+            return true;
+    return false;
+}
+
 int mg_tcp_check_invariants(const struct mg_tcp_layer *tcp, char *why, size_t len) {
     uint32_t n = 0;
     for (const struct mg_tcp_sock *c = tcp->all_head; c; c = c->all_next) {
         int rc = check_sock(c, why, len);
         if (rc < 0)
             return rc;
-        if (c->in_conn_hash) {
+        if (c->in_hash[TCP_TABLE_CONN]) {
             const struct mg_tcp_sock *f =
                 tcp_conn_lookup((struct mg_tcp_layer *)tcp, c->laddr, c->lport, c->raddr, c->rport);
             CHECK(f == c, "port %u: connection not found in the demux table", c->lport);
         }
+        for (int t = 0; t < TCP_TABLE__COUNT; t++)
+            CHECK(!c->in_hash[t] || in_home_chain(c, t), "port %u: socket missing from the chain of table %d", c->lport,
+                  t);
         n++;
     }
     CHECK(n == tcp->nsocks, "socket list holds %u, counter says %u", n, tcp->nsocks);

@@ -600,8 +600,8 @@ static void listen_input(struct mg_tcp_sock *l, struct tcp_seg *s, uint32_t iss_
         l->syn_head->child_prev = c;
     l->syn_head = c;
     l->syn_count++;
-    tcp_conn_hash_insert(c);
-    tcp_bind_hash_insert(c); /* the port stays in use while the connection lives */
+    tcp_table_insert(c, TCP_TABLE_CONN);
+    tcp_table_insert(c, TCP_TABLE_BIND); /* the port stays in use while the connection lives */
     tcp_set_state(c, MG_TCP_SYN_RECEIVED);
     tcp_send_syn(c);
 }

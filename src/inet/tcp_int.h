@@ -40,6 +40,15 @@ struct tcp_sndent {
  * options, IPv4 and Ethernet headers fit in it). */
 #define TCP_INPLACE_HEADROOM 128u
 
+/* The layer's demultiplexing tables, hash tables chained through the sockets:
+ * connections by 4-tuple, listeners by port, and by port every socket holding one. */
+enum tcp_table { TCP_TABLE_CONN, TCP_TABLE_LISTEN, TCP_TABLE_BIND, TCP_TABLE__COUNT };
+
+struct tcp_hash {
+    struct mg_tcp_sock **chains; /* mask + 1 of them */
+    uint32_t mask;
+};
+
 struct mg_tcp_sock {
     struct mg_tcp_layer *tcp;
     enum mg_tcp_state state;
@@ -48,10 +57,10 @@ struct mg_tcp_sock {
     uint32_t laddr, raddr; /* host order; laddr 0 = unbound address */
     uint16_t lport, rport;
 
-    /* Table memberships. */
-    struct mg_tcp_sock *conn_next, *listen_next, *bind_next;
+    /* Table memberships: per table, whether linked and the next socket in the chain. */
+    struct mg_tcp_sock *hash_next[TCP_TABLE__COUNT];
     struct mg_tcp_sock *all_next, *all_prev;
-    bool in_conn_hash, in_listen_hash, in_bind_hash;
+    bool in_hash[TCP_TABLE__COUNT];
 
     /* Deferred notification and reclamation (see tcp_enter/tcp_leave). */
     struct mg_tcp_sock *notify_next, *dead_next;
@@ -128,8 +137,7 @@ struct mg_tcp_sock {
 struct mg_tcp_layer {
     struct mg_inet *inet;
     struct mg_tcp_stats stats;
-    struct mg_tcp_sock **conn_hash, **listen_hash, **bind_hash;
-    uint32_t conn_mask, listen_mask, bind_mask;
+    struct tcp_hash tables[TCP_TABLE__COUNT];
     struct mg_tcp_sock *all_head;
     uint32_t nsocks;
     uint8_t isn_key[16];
@@ -149,8 +157,8 @@ void tcp_notify(struct mg_tcp_sock *c, unsigned events);
 struct mg_tcp_sock *tcp_conn_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport, uint32_t raddr,
                                     uint16_t rport);
 struct mg_tcp_sock *tcp_listen_lookup(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport);
-void tcp_conn_hash_insert(struct mg_tcp_sock *c);
-void tcp_bind_hash_insert(struct mg_tcp_sock *c);
+/* Links c into table t, in the chain its current addresses and ports pick. */
+void tcp_table_insert(struct mg_tcp_sock *c, enum tcp_table t);
 struct mg_tcp_sock *tcp_sock_new(struct mg_tcp_layer *tcp);
 uint32_t tcp_isn(struct mg_tcp_layer *tcp, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 /* Ends the connection: timers off, queues freed, out of the tables, state CLOSED,

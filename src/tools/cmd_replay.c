@@ -1,6 +1,8 @@
 /* tools/cmd_replay.c — `margay replay`: play a packet capture into a margay stack on
  * the capture's own timeline, write what margay answers to a pcapng file, print a
- * report, and (with --judge) a conformance verdict per TCP flow. */
+ * report, and (with --judge) a conformance verdict per TCP flow. The frames go
+ * through memory or DPDK's net_pcap vdev (--device); the application is a built-in
+ * one or a user's PDPIX program (--load prog.so [-- ARGS]). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -14,10 +16,14 @@
 #ifdef HAVE_PCAP
 #include "pcap/judge.h"
 #include "pcap/replay.h"
+#include "sim/program.h"
+#endif
+#ifdef HAVE_DPDK
+#include "drivers/dpdk/dpdk_netdev.h"
 #endif
 
 void mg_cmd_replay_usage(FILE *out) {
-    fprintf(out, "usage: margay replay [options] <capture.pcap|capture.pcapng>\n"
+    fprintf(out, "usage: margay replay [options] <capture.pcap|capture.pcapng> [-- PROGRAM ARGS]\n"
                  "\n"
                  "Plays the frames a capture addressed to one endpoint into a margay stack with that\n"
                  "endpoint's addresses, on the capture's timeline (virtual time), and reports what\n"
@@ -35,6 +41,14 @@ void mg_cmd_replay_usage(FILE *out) {
                  "                      (captures from hosts that offload checksums to the NIC)\n"
                  "  -s, --seed N        the stack's random seed (default 1)\n"
                  "  -t, --tail MS       virtual milliseconds to run after the last frame (default 3000)\n"
+                 "  -l, --load PROG.so  run your own PDPIX program on margay instead of --app, with the\n"
+                 "                      arguments after --; {ip} in them becomes the endpoint's address.\n"
+                 "                      Build it with: cc -shared -fPIC -include margay/sim_program.h\n"
+                 "                      -DMARGAY_SIM_MAIN=margay_sim_main PROG.c -o PROG.so (doc/replay.md);\n"
+                 "                      exit status 4 when it exits with a non-zero status\n"
+                 "  -d, --device NAME   memory (default), or net_pcap (also: dpdk): the frames go through\n"
+                 "                      DPDK's net_pcap vdev, rx_pcap in and tx_pcap out (needs DPDK)\n"
+                 "      --device-dir D  with net_pcap: write and keep rx.pcap and tx.pcap in D\n"
                  "  -h, --help          this text\n");
 }
 
@@ -48,12 +62,18 @@ int mg_cmd_replay(int argc, char **argv) {
                                              {"tail", required_argument, NULL, 't'},
                                              {"help", no_argument, NULL, 'h'},
                                              {"fix-checksums", no_argument, NULL, 'c'},
+                                             {"load", required_argument, NULL, 'l'},
+                                             {"device", required_argument, NULL, 'd'},
+                                             {"device-dir", required_argument, NULL, 'D'},
                                              {NULL, 0, NULL, 0}};
     struct mg_replay_opts opts = {0};
+    struct mg_replay_program program = {0};
+    const char *load_path = NULL;
     bool judge = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:i:a:jcs:t:h", longopts, NULL)) != -1) {
+    /* "+": options stop at the first operand, so a program's own options follow "--". */
+    while ((c = getopt_long(argc, argv, "+o:i:a:jcs:t:hl:d:", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o':
@@ -98,6 +118,18 @@ int mg_cmd_replay(int argc, char **argv) {
             opts.tail_ns = ms * 1000000ull;
             break;
         }
+        case 'l':
+            load_path = optarg;
+            break;
+        case 'd':
+            if (mg_replay_device_parse(optarg, &opts.device) < 0) {
+                fprintf(stderr, "margay replay: --device %s: choose memory or net_pcap\n", optarg);
+                return 2;
+            }
+            break;
+        case 'D':
+            opts.device_dir = optarg;
+            break;
         case 'h':
             mg_cmd_replay_usage(stdout);
             return 0;
@@ -106,26 +138,57 @@ int mg_cmd_replay(int argc, char **argv) {
             return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         mg_cmd_replay_usage(stderr);
         return 2;
     }
-    opts.in_path = argv[optind];
-    struct mg_replay_result res;
+    opts.in_path = argv[optind++];
+    if (optind < argc && strcmp(argv[optind], "--") == 0)
+        optind++;
+    else if (optind < argc) {
+        fprintf(stderr, "margay replay: %s: one capture only (a program's arguments go after --)\n", argv[optind]);
+        return 2;
+    }
+    if (optind < argc && !load_path) {
+        fprintf(stderr, "margay replay: arguments after -- are for a program given with --load\n");
+        return 2;
+    }
+    if (opts.device_dir && opts.device != MG_REPLAY_DEVICE_NET_PCAP) {
+        fprintf(stderr, "margay replay: --device-dir goes with --device net_pcap\n");
+        return 2;
+    }
     char err[512] = "";
+    char name[64];
+    if (load_path) {
+        if (mg_sim_program_load(load_path, &program.main, name, sizeof(name), err, sizeof(err)) < 0) {
+            fprintf(stderr, "margay replay: --load: %s\n", err);
+            return 2;
+        }
+        program.name = name;
+        program.argc = argc - optind;
+        program.argv = argv + optind;
+        opts.program = &program;
+    }
+    struct mg_replay_result res;
     int rc = mg_replay_run(&opts, &res, err, sizeof(err));
+    int status = 0;
     if (rc < 0) {
         fprintf(stderr, "margay replay: %s\n", err[0] ? err : strerror(-rc));
-        mg_replay_result_free(&res);
-        return 1;
+        status = 1;
+    } else {
+        printf("capture    %s\n", opts.in_path);
+        mg_replay_print_report(stdout, &res);
+        if (opts.out_path)
+            printf("output     %s\n", opts.out_path);
+        size_t differ = judge ? mg_judge_print(stdout, &res) : 0;
+        status = differ ? 3 : res.program_ended && res.program_status != 0 ? 4 : 0;
     }
-    printf("capture    %s\n", opts.in_path);
-    mg_replay_print_report(stdout, &res);
-    if (opts.out_path)
-        printf("output     %s\n", opts.out_path);
-    size_t differ = judge ? mg_judge_print(stdout, &res) : 0;
     mg_replay_result_free(&res);
-    return differ ? 3 : 0;
+#ifdef HAVE_DPDK
+    if (mg_dpdk_eal_running())
+        mg_dpdk_eal_cleanup(); /* after the port is closed; EAL is this process's alone */
+#endif
+    return status;
 }
 #else
 int mg_cmd_replay(int argc, char **argv) {

@@ -53,7 +53,15 @@ if [ $rc -ne 0 ] || ! grep -q "1 frames skipped, not convertible to Ethernet (fi
     echo "FAIL: raw-not-ip.pcap: exit $rc"; cat "$tmp/out"; fail=1
 fi
 
-for args in "" "--app nope x.pcap" "--ip 1.2.3 x.pcap" "--tail 0 x.pcap" "a.pcap b.pcap"; do
+# net_pcap takes comma-separated device arguments: a path with a comma is refused before DPDK starts.
+"$margay" replay --device net_pcap --device-dir "$tmp/a,b" "$tmp/raw-not-ip.pcap" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 1 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^margay replay: .*net_pcap cannot take a path" "$tmp/err"; then
+    echo "FAIL: --device-dir with a comma: exit $rc"; cat "$tmp/err"; fail=1
+fi
+
+for args in "" "--app nope x.pcap" "--ip 1.2.3 x.pcap" "--tail 0 x.pcap" "a.pcap b.pcap" "--device nope x.pcap" \
+    "--device-dir /tmp x.pcap" "x.pcap -- --server 1.2.3.4 80"; do
     "$margay" replay $args >/dev/null 2>&1
     rc=$?
     [ $rc -eq 2 ] || { echo "FAIL: margay replay $args: exit $rc, expected 2"; fail=1; }

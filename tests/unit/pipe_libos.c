@@ -390,3 +390,11 @@ struct mg_rt *pipe_rt_create(const struct mg_libos_ops *ops, const struct pipe_o
     mg_rt_set_current(rt);
     return rt;
 }
+
+struct mg_rt *pipe_rt_create_manual(const struct mg_libos_ops *ops, const struct pipe_options *opts,
+                                    struct mg_clock *clock) {
+    mg_clock_init_manual(clock, MG_NS_PER_S);
+    struct pipe_options manual = opts ? *opts : (struct pipe_options){0};
+    manual.advance_clock = clock;
+    return pipe_rt_create(ops, &manual, clock);
+}

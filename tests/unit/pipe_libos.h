@@ -33,5 +33,9 @@ int pipe_open_sockets(void *state);
 
 /* Builds a runtime over the pipe libOS with default configuration and makes it current. */
 struct mg_rt *pipe_rt_create(const struct mg_libos_ops *ops, const struct pipe_options *opts, struct mg_clock *clock);
+/* The same over `clock`, made manual at 1 s and advanced by idle polls (the
+ * advance_clock option; opts, which may be NULL, gives the others). */
+struct mg_rt *pipe_rt_create_manual(const struct mg_libos_ops *ops, const struct pipe_options *opts,
+                                    struct mg_clock *clock);
 
 #endif /* MARGAY_TESTS_PIPE_LIBOS_H */

@@ -759,6 +759,148 @@ static int suite_clean(void) {
     return rmdir(tmpdir);
 }
 
+/* margay.fault: every key of both directions, its unit, and what enables it. */
+static void test_fault_keys(void) {
+    struct mg_config c;
+    mg_config_defaults(&c);
+    CU_ASSERT_FALSE(mg_config_fault_enabled(&c));
+    const char *yaml = "margay:\n"
+                       "  fault:\n"
+                       "    seed: 12345678901234567890\n"
+                       "    tx:\n"
+                       "      loss: 0.25\n"
+                       "      burst_enter: 0.01\n"
+                       "      burst_exit: 0.5\n"
+                       "      burst_loss: 1\n"
+                       "      duplicate: 5e-3\n"
+                       "      corrupt: .001\n"
+                       "      reorder: 0.1\n"
+                       "      reorder_delay_us: 250\n"
+                       "      delay_us: 100\n"
+                       "      jitter_us: 20\n"
+                       "      rate_bps: 1000000000\n"
+                       "      queue_bytes: 32768\n"
+                       "      mtu: 1500\n"
+                       "    rx:\n"
+                       "      loss: \"0.5\"\n";
+    CU_ASSERT_EQUAL_FATAL(load(&c, yaml), 0);
+    CU_ASSERT_EQUAL(c.fault_seed, 12345678901234567890ull);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.loss, 0.25, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.burst_enter, 0.01, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.burst_exit, 0.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.burst_loss, 1.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.duplicate, 0.005, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.corrupt, 0.001, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.reorder, 0.1, 1e-12);
+    CU_ASSERT_EQUAL(c.fault_tx.reorder_delay_ns, 250000);
+    CU_ASSERT_EQUAL(c.fault_tx.delay_ns, 100000);
+    CU_ASSERT_EQUAL(c.fault_tx.jitter_ns, 20000);
+    CU_ASSERT_EQUAL(c.fault_tx.rate_bps, 1000000000);
+    CU_ASSERT_EQUAL(c.fault_tx.queue_bytes, 32768);
+    CU_ASSERT_EQUAL(c.fault_tx.mtu, 1500);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_rx.loss, 0.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_rx.duplicate, 0, 1e-12);
+    CU_ASSERT_EQUAL(c.fault_rx.delay_ns, 0);
+    CU_ASSERT_TRUE(mg_config_fault_enabled(&c));
+    mg_config_free(&c);
+
+    /* Any one knob of either direction turns the model on; a seed or a queue alone do not. */
+    static const char *const on[] = {
+        "margay:\n  fault:\n    rx:\n      delay_us: 1\n",
+        "margay:\n  fault:\n    tx:\n      mtu: 576\n",
+        "margay:\n  fault:\n    rx:\n      corrupt: 0.0001\n",
+        "margay:\n  fault:\n    tx:\n      rate_bps: 1000\n",
+    };
+    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+        mg_config_defaults(&c);
+        CU_ASSERT_EQUAL(load(&c, on[i]), 0);
+        CU_ASSERT_TRUE(mg_config_fault_enabled(&c));
+        mg_config_free(&c);
+    }
+    /* The flow style of doc/sim.md's example. */
+    mg_config_defaults(&c);
+    CU_ASSERT_EQUAL(load(&c, "margay:\n  fault:\n    seed: 4\n"
+                             "    tx: {loss: 0.02, reorder: 0.05, reorder_delay_us: 200}\n"
+                             "    rx: {loss: 0.02, burst_enter: 0.01, burst_exit: 0.3, burst_loss: 0.5}\n"),
+                    0);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.reorder, 0.05, 1e-12);
+    CU_ASSERT_EQUAL(c.fault_tx.reorder_delay_ns, 200000);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_rx.burst_exit, 0.3, 1e-12);
+    mg_config_free(&c);
+    mg_config_defaults(&c);
+    CU_ASSERT_EQUAL(load(&c, "margay:\n  fault:\n    seed: 3\n    tx:\n      queue_bytes: 100\n    rx:\n"), 0);
+    CU_ASSERT_FALSE(mg_config_fault_enabled(&c));
+    CU_ASSERT_EQUAL(c.fault_seed, 3);
+    mg_config_free(&c);
+}
+
+static void test_fault_bad_values(void) {
+    expect_error("margay:\n  fault:\n    tx:\n      loss: 1.5\n",
+                 "<string>:4: margay.fault.tx.loss: expected a number from 0 to 1", "got \"1.5\"");
+    expect_error("margay:\n  fault:\n    rx:\n      loss: -0.1\n", "<string>:4: margay.fault.rx.loss", "\"-0.1\"");
+    expect_error("margay:\n  fault:\n    tx:\n      duplicate: nan\n", "margay.fault.tx.duplicate", "\"nan\"");
+    expect_error("margay:\n  fault:\n    tx:\n      corrupt: inf\n", "margay.fault.tx.corrupt", "\"inf\"");
+    expect_error("margay:\n  fault:\n    tx:\n      reorder: 0x0.1p1\n", "margay.fault.tx.reorder", NULL);
+    expect_error("margay:\n  fault:\n    tx:\n      loss: 0.1%\n", "margay.fault.tx.loss", "\"0.1%\"");
+    expect_error("margay:\n  fault:\n    tx:\n      loss: 10%\n", "margay.fault.tx.loss", NULL);
+    expect_error("margay:\n  fault:\n    tx:\n      loss: \"\"\n", "margay.fault.tx.loss", "got \"\"");
+    expect_error("margay:\n  fault:\n    tx:\n      loss: [0.1]\n", "margay.fault.tx.loss: expected a number",
+                 "got a sequence");
+    expect_error("margay:\n  fault:\n    tx:\n      delay_us: 1.5\n",
+                 "margay.fault.tx.delay_us: expected an integer from 0 to 60000000", NULL);
+    expect_error("margay:\n  fault:\n    rx:\n      jitter_us: 60000001\n", "margay.fault.rx.jitter_us", NULL);
+    expect_error("margay:\n  fault:\n    tx:\n      mtu: 9217\n", "margay.fault.tx.mtu", NULL);
+    expect_error("margay:\n  fault:\n    tx:\n      mtu: 60\n",
+                 "<string>:4: margay.fault.tx.mtu: expected 0 (no limit) or 68 to 9216, got 60", NULL);
+    expect_error("margay:\n  fault:\n    seed: -1\n", "<string>:3: margay.fault.seed: expected an integer", NULL);
+    /* Unknown keys in margay's own sections are errors, with the line. */
+    expect_error("margay:\n  fault:\n    tx:\n      los: 0.1\n",
+                 "<string>:4: margay.fault.tx.los: unknown key in section margay.fault.tx", NULL);
+    expect_error("margay:\n  fault:\n    both:\n      loss: 0.1\n",
+                 "<string>:3: margay.fault.both: unknown key in section margay.fault", NULL);
+    expect_error("margay:\n  fault: 0.1\n", "<string>:2: margay.fault: expected a mapping", NULL);
+    /* Combinations: a burst needs all three keys; reordering needs a delay. */
+    expect_error("margay:\n  fault:\n    tx:\n      burst_enter: 0.01\n      burst_loss: 0.5\n",
+                 "margay.fault.tx.burst_exit: expected a number above 0", "burst_enter, burst_exit and burst_loss");
+    expect_error("margay:\n  fault:\n    rx:\n      burst_exit: 0.3\n      burst_loss: 0.5\n",
+                 "<string>:5: margay.fault.rx.burst_enter: expected a number above 0", NULL);
+    expect_error("margay:\n  fault:\n    tx:\n      reorder: 0.2\n",
+                 "<string>:4: margay.fault.tx.reorder_delay_us: expected a non-zero delay while reorder is set", NULL);
+    /* A failed load changes nothing. */
+    struct mg_config c;
+    mg_config_defaults(&c);
+    CU_ASSERT_EQUAL(load(&c, "margay:\n  fault:\n    tx:\n      loss: 0.2\n      duplicate: 2\n"), -EINVAL);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_tx.loss, 0, 1e-12);
+    CU_ASSERT_FALSE(mg_config_fault_enabled(&c));
+    mg_config_free(&c);
+}
+
+/* The environment reaches margay.fault through DEMI_CONFIG_SET, with the same checks. */
+static void test_fault_env(void) {
+    struct mg_config c;
+    clear_env();
+    mg_config_defaults(&c);
+    setenv("DEMI_CONFIG_SET", "margay.fault.seed=9;margay.fault.rx.loss=0.05;margay.fault.tx.delay_us=30", 1);
+    CU_ASSERT_EQUAL_FATAL(mg_config_apply_env(&c, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(c.fault_seed, 9);
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_rx.loss, 0.05, 1e-12);
+    CU_ASSERT_EQUAL(c.fault_tx.delay_ns, 30000);
+    CU_ASSERT_TRUE(mg_config_fault_enabled(&c));
+    setenv("DEMI_CONFIG_SET", "margay.fault.rx.loss=2", 1);
+    CU_ASSERT_EQUAL(mg_config_apply_env(&c, err, sizeof(err)), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "DEMI_CONFIG_SET: margay.fault.rx.loss: expected a number from 0 to 1, got \"2\""));
+    setenv("DEMI_CONFIG_SET", "margay.fault.tx.reorder=0.5", 1);
+    CU_ASSERT_EQUAL(mg_config_apply_env(&c, err, sizeof(err)), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "DEMI_CONFIG_SET: margay.fault.tx.reorder_delay_us"));
+    setenv("DEMI_CONFIG_SET", "margay.fault.tx=1", 1);
+    CU_ASSERT_EQUAL(mg_config_apply_env(&c, err, sizeof(err)), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "margay.fault.tx: not a single value"));
+    CU_ASSERT_DOUBLE_EQUAL(c.fault_rx.loss, 0.05, 1e-12); /* unchanged by the failed loads */
+    clear_env();
+    mg_config_free(&c);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -786,6 +928,9 @@ int main(void) {
         {"random_input", test_random_input},
         {"deep_nesting", test_deep_nesting},
         {"small_err_buffer", test_small_err_buffer},
+        {"fault_keys", test_fault_keys},
+        {"fault_bad_values", test_fault_bad_values},
+        {"fault_env", test_fault_env},
     };
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
         if (!s || !CU_add_test(s, tests[i].name, tests[i].fn))

@@ -276,6 +276,39 @@ static void test_pool_exhaustion_counted(void) {
     CU_ASSERT_PTR_NULL(mg_heap_pool_create("bad", 4, 64, 64));
 }
 
+/* Buffer 0 first, then in address order; a freed buffer comes back before any
+ * never-used one, most recently freed first (the simulator's determinism and its
+ * small footprint rest on this order). */
+static void test_pool_allocation_order(void) {
+    enum { N = 64 };
+    struct mg_pool *pool = mg_heap_pool_create("order", N, 256, 64);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
+    struct mg_buf *b[N];
+    for (int i = 0; i < N / 2; i++) {
+        b[i] = mg_buf_alloc(pool);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b[i]);
+        if (i > 0)
+            CU_ASSERT_PTR_EQUAL(b[i]->base, b[i - 1]->base + 256);
+        CU_ASSERT_PTR_NULL(b[i]->next);
+        CU_ASSERT_PTR_NULL(b[i]->dev_priv);
+        CU_ASSERT_EQUAL(b[i]->user, 0);
+    }
+    mg_buf_free(b[5]);
+    mg_buf_free(b[20]);
+    CU_ASSERT_PTR_EQUAL(mg_buf_alloc(pool), b[20]);
+    CU_ASSERT_PTR_EQUAL(mg_buf_alloc(pool), b[5]);
+    struct mg_buf *next = mg_buf_alloc(pool);
+    CU_ASSERT_PTR_EQUAL_FATAL(next->base, b[N / 2 - 1]->base + 256);
+    b[N / 2] = next;
+    for (int i = N / 2 + 1; i < N; i++)
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b[i] = mg_buf_alloc(pool));
+    CU_ASSERT_PTR_NULL(mg_buf_alloc(pool));
+    for (int i = 0; i < N; i++)
+        mg_buf_free(b[i]);
+    CU_ASSERT_EQUAL(pool->in_use, 0);
+    mg_heap_pool_destroy(pool);
+}
+
 static void test_buf_bounds(void) {
     struct mg_pool *pool = mg_heap_pool_create("t", 1, 128, 32);
     CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
@@ -367,6 +400,7 @@ int main(void) {
         {"rand_below bounds and uniformity", test_rand_below_bounds_and_uniformity},
         {"siphash reference vector", test_siphash_reference_vector},
         {"pool exhaustion counted", test_pool_exhaustion_counted},
+        {"pool allocation order", test_pool_allocation_order},
         {"buffer prepend/append/pull/trim bounds", test_buf_bounds},
         {"buffer refcount returns to pool", test_buf_refcount_returns_to_pool},
         {"manual clock never goes backwards", test_manual_clock_never_goes_backwards},

@@ -2,7 +2,8 @@
  * requests on first send, replies learned and waiting frames flushed in order,
  * retries at the configured interval, failure (drops, neighbor_failed, the failure
  * remembered), static entries, answering requests for us only, the pending bound,
- * TTL expiry, disable_arp, and malformed packets. */
+ * expiry (the entry still used while unicast probes check it), confirmation by the
+ * neighbour's traffic, disable_arp, and malformed packets. */
 #include <CUnit/Basic.h>
 #include <errno.h>
 
@@ -216,10 +217,49 @@ static void test_pending_queue_bound(void) {
     peer_teardown(&p);
 }
 
-static void test_ttl_expiry_requests_again(void) {
+/* Reads the next frame and checks it is a unicast ARP request (a probe) from the
+ * stack for tpa, sent to the address the stack knows. */
+static void expect_probe(struct peer *p, uint32_t tpa) {
+    uint8_t f[PEER_FRAME_MAX];
+    int len = peer_recv(p, f);
+    CU_ASSERT_FATAL(len >= MG_ETH_HDR_LEN + MG_ARP_LEN);
+    struct mg_eth_hdr eth;
+    CU_ASSERT_EQUAL_FATAL(mg_eth_parse(f, (size_t)len, &eth), 0);
+    CU_ASSERT_EQUAL(memcmp(eth.dst, p->pmac, 6), 0);
+    CU_ASSERT_EQUAL_FATAL(eth.ethertype, MG_ETHERTYPE_ARP);
+    struct mg_arp a;
+    CU_ASSERT_EQUAL_FATAL(mg_arp_parse(f + 14, (size_t)len - 14, &a), 0);
+    CU_ASSERT_EQUAL(a.op, MG_ARP_OP_REQUEST);
+    CU_ASSERT_EQUAL(a.spa, PEER_STACK_IP);
+    CU_ASSERT_EQUAL(a.tpa, tpa);
+}
+
+/* The peer sends one IPv4 datagram (of the fake transport's protocol) to the stack,
+ * in a frame from src_mac. */
+static void peer_datagram_from(struct peer *p, const uint8_t *src_mac) {
+    uint8_t f[128];
+    const uint8_t payload[20] = {0x77};
+    size_t n = peer_ipv4_frame(p, f, PEER_IP, PEER_STACK_IP, MG_IPPROTO_TCP, MG_IPV4_DF, payload, sizeof(payload));
+    memcpy(f + 6, src_mac, 6);
+    int calls = p->l4_calls;
+    peer_send(p, f, n);
+    mg_inet_poll(p->inet);
+    CU_ASSERT_EQUAL(p->l4_calls, calls + 1);
+}
+
+static void ttl_config(struct mg_config *c) {
+    peer_config(c);
+    c->arp_cache_ttl_ns = 2 * MG_NS_PER_S;
+    c->arp_request_timeout_ns = 100 * MG_NS_PER_MS;
+    c->arp_request_retries = 2;
+}
+
+/* An entry whose lifetime is over is still used: the frame goes out at once to the
+ * address the entry holds, and one unicast request checks the neighbour; its answer
+ * renews the entry. */
+static void test_expired_entry_used_while_probed(void) {
     struct mg_config c;
-    peer_config(&c);
-    c.arp_cache_ttl_ns = 2 * MG_NS_PER_S;
+    ttl_config(&c);
     struct peer p;
     peer_setup(&p, &c);
     peer_reply(&p, PEER_IP); /* unsolicited, but addressed to us: learned */
@@ -231,13 +271,130 @@ static void test_ttl_expiry_requests_again(void) {
     mg_inet_flush(p.inet);
     CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 2);
     CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 0);
-    peer_advance(&p, 1);
+    peer_advance(&p, 1); /* the lifetime is over */
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 3), 0);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 4), 0);
+    mg_inet_flush(p.inet);
+    expect_probe(&p, PEER_IP);
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 3); /* not held back */
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 4);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 1);
+    uint8_t mac[6];
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, PEER_IP, mac), 0);
+    peer_reply(&p, PEER_IP);
+    peer_advance(&p, MG_NS_PER_S); /* no further probe: the answer renewed it */
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 5), 0);
+    mg_inet_flush(p.inet);
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 5);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 1);
+    peer_teardown(&p);
+}
+
+/* Datagrams from the neighbour, from the address its entry holds, keep the entry
+ * alive; from another address they do not (and do not change it). */
+static void test_traffic_from_the_neighbour_confirms(void) {
+    struct mg_config c;
+    ttl_config(&c);
+    struct peer p;
+    peer_setup(&p, &c);
+    peer_reply(&p, PEER_IP);
+    for (int i = 0; i < 5; i++) { /* 7.5 s: almost four lifetimes */
+        peer_advance(&p, 1500 * MG_NS_PER_MS);
+        peer_datagram_from(&p, p.pmac);
+    }
+    peer_advance(&p, 1500 * MG_NS_PER_MS);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 1), 0);
+    mg_inet_flush(p.inet);
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 1);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 0);
+    /* The same address from another Ethernet address: no confirmation. */
+    const uint8_t other[6] = {0x02, 0, 0, 0, 0, 0x42};
+    peer_advance(&p, 1500 * MG_NS_PER_MS);
+    peer_datagram_from(&p, other);
+    peer_advance(&p, 1500 * MG_NS_PER_MS);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 2), 0);
+    mg_inet_flush(p.inet);
+    expect_probe(&p, PEER_IP);
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 2); /* still to the peer's own address */
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 1);
+    /* Traffic from the right address ends the probing without an ARP answer. */
+    peer_datagram_from(&p, p.pmac);
+    peer_advance(&p, MG_NS_PER_S);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 1);
+    peer_teardown(&p);
+}
+
+/* A neighbour that answers no probe fails like an unresolved one (the transports are
+ * told), yet frames keep going to its last address: during the hold without a
+ * request, after it with a broadcast request in the background (the address may have
+ * moved). Traffic from the old address makes it reachable again. */
+static void test_unanswered_probes_fail_frames_still_sent(void) {
+    struct mg_config c;
+    ttl_config(&c);
+    struct peer p;
+    peer_setup(&p, &c);
+    peer_reply(&p, PEER_IP);
+    peer_advance(&p, 2 * MG_NS_PER_S);
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 1), 0);
+    mg_inet_flush(p.inet);
+    expect_probe(&p, PEER_IP);
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 1);
+    for (int retry = 0; retry < 2; retry++) {
+        peer_advance(&p, 100 * MG_NS_PER_MS);
+        expect_probe(&p, PEER_IP);
+    }
+    CU_ASSERT_EQUAL(p.failed_calls, 0);
+    peer_advance(&p, 100 * MG_NS_PER_MS);
+    CU_ASSERT_EQUAL(p.failed_calls, 1);
+    CU_ASSERT_EQUAL(p.failed_addr, PEER_IP);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_resolution_failures, 1);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    /* Within the hold: the frame goes to the last address, no request. */
+    CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 2), 0);
+    mg_inet_flush(p.inet);
+    CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 2);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 3);
+    /* After it: a broadcast request, and the frame at once all the same. */
+    peer_advance(&p, 100 * MG_NS_PER_MS);
     CU_ASSERT_EQUAL(peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, 3), 0);
     mg_inet_flush(p.inet);
     expect_request(&p, PEER_IP);
-    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
-    peer_reply(&p, PEER_IP);
     CU_ASSERT_EQUAL(expect_ipv4_tag(&p), 3);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
+    CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_ARP_UNRESOLVED], 0);
+    peer_datagram_from(&p, p.pmac); /* the old address speaks: it is there */
+    peer_advance(&p, MG_NS_PER_S);
+    CU_ASSERT_EQUAL(peer_count_frames(&p), 0); /* no further request */
+    CU_ASSERT_EQUAL(p.inet->stats.arp_requests_sent, 4);
+    peer_teardown(&p);
+}
+
+/* A neighbour that answers from a new address (it moved) is learned from its ARP
+ * answer at once, whatever state its entry is in. */
+static void test_moved_neighbour_learned(void) {
+    struct mg_config c;
+    ttl_config(&c);
+    struct peer p;
+    peer_setup(&p, &c);
+    peer_reply(&p, PEER_IP);
+    const uint8_t moved[6] = {0x02, 0, 0, 0, 0, 0x42};
+    uint8_t f[64];
+    size_t n = peer_arp_frame(f, MG_ARP_OP_REPLY, p.smac, moved, PEER_IP, p.smac, PEER_STACK_IP);
+    peer_send(&p, f, n);
+    mg_inet_poll(p.inet);
+    uint8_t mac[6];
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, PEER_IP, mac), 0);
+    CU_ASSERT_EQUAL(memcmp(mac, moved, 6), 0);
+    /* Traffic from the old address no longer confirms the entry. */
+    peer_advance(&p, 1500 * MG_NS_PER_MS);
+    peer_datagram_from(&p, p.pmac);
+    peer_advance(&p, 1500 * MG_NS_PER_MS);
+    CU_ASSERT_EQUAL(mg_arp_lookup(p.inet->arp, PEER_IP, mac), -ENOENT);
     peer_teardown(&p);
 }
 
@@ -333,6 +490,40 @@ static void test_full_table_evicts_oldest_dynamic(void) {
     peer_teardown(&p);
 }
 
+/* Destroying the cache frees the frames still waiting for a resolution, also in an
+ * entry after ones that were learned, evicted and taken again (the cache walks only
+ * the part of its table ever used). */
+static void test_destroy_frees_waiting_frames(void) {
+    struct mg_config c;
+    peer_config(&c);
+    c.ipv4_netmask = 0xffff0000u;
+    struct peer p;
+    peer_setup(&p, &c);
+    uint8_t f[PEER_FRAME_MAX];
+    const unsigned n = 300; /* past the dynamic capacity: evictions reuse slots */
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t sha[6] = {0x02, 0x10, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+        size_t len =
+            peer_arp_frame(f, MG_ARP_OP_REQUEST, mg_eth_broadcast, sha, 0x0a000100 + i, zero_mac, PEER_STACK_IP);
+        peer_send(&p, f, len);
+        mg_inet_poll(p.inet);
+    }
+    while (peer_recv(&p, f) >= 0) /* the replies */
+        ;
+    struct mg_pool *pool = p.sdev->pool;
+    uint32_t before = pool->in_use;
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(peer_stack_send(&p, 0x0a000800, MG_IPPROTO_TCP, 30, (uint8_t)i), 0);
+    mg_inet_flush(p.inet);
+    expect_request(&p, 0x0a000800);
+    CU_ASSERT_EQUAL(pool->in_use, before + 5);
+    mg_inet_destroy(p.inet, false);
+    CU_ASSERT_EQUAL(pool->in_use, before);
+    mg_netdev_destroy(p.sdev);
+    mg_netdev_destroy(p.pdev);
+    mg_sim_link_destroy(p.link);
+}
+
 static void test_zero_interval_is_floored(void) {
     struct mg_config c;
     peer_config(&c);
@@ -361,12 +552,17 @@ int main(void) {
     CU_add_test(s, "answers requests for us", test_answers_requests_for_us);
     CU_add_test(s, "ignores requests for others", test_ignores_requests_for_others);
     CU_add_test(s, "pending queue bound", test_pending_queue_bound);
-    CU_add_test(s, "TTL expiry requests again", test_ttl_expiry_requests_again);
+    CU_add_test(s, "an expired entry is used while probed", test_expired_entry_used_while_probed);
+    CU_add_test(s, "traffic from the neighbour confirms its entry", test_traffic_from_the_neighbour_confirms);
+    CU_add_test(s, "unanswered probes fail the entry, frames still sent",
+                test_unanswered_probes_fail_frames_still_sent);
+    CU_add_test(s, "a neighbour that moved is learned at once", test_moved_neighbour_learned);
     CU_add_test(s, "disable_arp fails unknown neighbours at once", test_disable_arp_fails_unknown_at_once);
     CU_add_test(s, "malformed and unsupported ARP counted", test_malformed_arp_counted);
     CU_add_test(s, "off-link goes through the gateway", test_gateway_is_resolved_for_off_link);
     CU_add_test(s, "a zero request interval is floored", test_zero_interval_is_floored);
     CU_add_test(s, "full table evicts the oldest dynamic entry", test_full_table_evicts_oldest_dynamic);
+    CU_add_test(s, "destroy frees the frames waiting for a resolution", test_destroy_frees_waiting_frames);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failures();

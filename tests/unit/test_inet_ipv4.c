@@ -25,6 +25,14 @@ static void send_and_poll(struct peer *p, const uint8_t *f, size_t n) {
     mg_inet_poll(p->inet);
 }
 
+/* A datagram from the peer to dst (a broadcast address), in an Ethernet broadcast. */
+static void send_broadcast(struct peer *p, uint32_t dst, uint8_t proto, const uint8_t *data, size_t len) {
+    uint8_t f[PEER_FRAME_MAX];
+    size_t n = peer_ipv4_frame(p, f, PEER_IP, dst, proto, 0, data, len);
+    memcpy(f, mg_eth_broadcast, 6);
+    send_and_poll(p, f, n);
+}
+
 static const uint8_t payload8[8] = {0x30, 0x39, 0x00, 0x50, 1, 2, 3, 4}; /* ports 12345 -> 80 */
 
 static void test_validation_drops(void) {
@@ -123,9 +131,7 @@ static void test_dispatch_trims_padding(void) {
     CU_ASSERT_EQUAL(p.l4_len, 4);
     CU_ASSERT_EQUAL(memcmp(p.l4_bytes, four, 4), 0);
     /* Broadcasts are ours too. */
-    n = peer_ipv4_frame(&p, f, PEER_IP, 0x0a0000ff, MG_IPPROTO_TCP, 0, four, 4);
-    memcpy(f, mg_eth_broadcast, 6);
-    send_and_poll(&p, f, n);
+    send_broadcast(&p, 0x0a0000ff, MG_IPPROTO_TCP, four, 4);
     CU_ASSERT_EQUAL(p.l4_calls, 2);
     CU_ASSERT_EQUAL(p.inet->stats.ipv4_in, 2);
     peer_teardown(&p);
@@ -164,9 +170,7 @@ static void test_unknown_protocol_gets_protocol_unreachable(void) {
     CU_ASSERT_EQUAL(memcmp(icmp.payload, f + 14, 28), 0);
     CU_ASSERT_EQUAL(p.inet->stats.icmp_unreach_sent, 1);
     /* Not about broadcasts. */
-    n = peer_ipv4_frame(&p, f, PEER_IP, 0xffffffff, 47, 0, data, sizeof(data));
-    memcpy(f, mg_eth_broadcast, 6);
-    send_and_poll(&p, f, n);
+    send_broadcast(&p, 0xffffffff, 47, data, sizeof(data));
     CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_IPV4_UNSUPPORTED_PROTO], 2);
     CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
     peer_teardown(&p);
@@ -226,9 +230,7 @@ static void test_echo_reply(void) {
     send_and_poll(&p, f, n);
     CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_ICMP_MALFORMED], 1);
     /* An echo to the broadcast address goes unanswered. */
-    n = peer_ipv4_frame(&p, f, PEER_IP, 0x0a0000ff, MG_IPPROTO_ICMP, 0, icmp_bytes, sizeof(icmp_bytes));
-    memcpy(f, mg_eth_broadcast, 6);
-    send_and_poll(&p, f, n);
+    send_broadcast(&p, 0x0a0000ff, MG_IPPROTO_ICMP, icmp_bytes, sizeof(icmp_bytes));
     CU_ASSERT_EQUAL(p.inet->stats.drops[MG_DROP_ICMP_UNHANDLED], 1);
     CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
     peer_teardown(&p);

@@ -58,6 +58,17 @@ static int pushto(struct simhosts *sh, unsigned from, int qd, unsigned to, uint1
     return qr.qr_opcode == DEMI_OPC_PUSH ? 0 : (int)qr.qr_ret;
 }
 
+/* One datagram from qd `from_qd` on host `from` to qd `to_qd` (bound to port) on host
+ * `to`: a pop is waiting when len patterned bytes are pushed; *qr is its result. */
+static void deliver(struct simhosts *sh, unsigned from, int from_qd, unsigned to, int to_qd, uint16_t port, size_t len,
+                    unsigned salt, demi_qresult_t *qr) {
+    simhosts_use(sh, to);
+    demi_qtoken_t qt;
+    CU_ASSERT_EQUAL_FATAL(demi_pop(&qt, to_qd), 0);
+    CU_ASSERT_EQUAL_FATAL(pushto(sh, from, from_qd, to, port, len, salt), 0);
+    CU_ASSERT_EQUAL_FATAL(simhosts_wait(sh, to, qt, qr, MAX_WAIT_NS), 0);
+}
+
 /* ---- data path ---- */
 
 static void test_every_size_round_trips(void) {
@@ -124,20 +135,14 @@ static void test_checksum_offload_path(void) {
      * device and trusts its receive verdicts. */
     uint32_t caps = MG_NETDEV_CAP_RX_IPV4_CKSUM | MG_NETDEV_CAP_RX_UDP_CKSUM | MG_NETDEV_CAP_TX_IPV4_CKSUM |
                     MG_NETDEV_CAP_TX_UDP_CKSUM;
-    struct simhosts_params p = {.n = 2, .seed = 4, .static_arp = true, .caps = caps};
-    struct simhosts *sh = NULL;
-    CU_ASSERT_EQUAL_FATAL(simhosts_create(&p, &sh), 0);
+    struct simhosts *sh = make_hosts(2, 4, 0, true, caps);
     simhosts_inet(sh, 0)->cfg.udp_checksum_offload = true;
     CU_ASSERT_TRUE(mg_inet_l4_tx_offload(simhosts_inet(sh, 0), MG_IPPROTO_UDP));
     CU_ASSERT_FALSE(mg_inet_l4_tx_offload(simhosts_inet(sh, 1), MG_IPPROTO_UDP));
     int rx = udp_socket_bound(sh, 1, 7000);
     int tx = udp_socket_bound(sh, 0, 6000);
-    simhosts_use(sh, 1);
-    demi_qtoken_t qt;
-    CU_ASSERT_EQUAL_FATAL(demi_pop(&qt, rx), 0);
-    CU_ASSERT_EQUAL_FATAL(pushto(sh, 0, tx, 1, 7000, 333, 9), 0);
     demi_qresult_t qr;
-    CU_ASSERT_EQUAL_FATAL(simhosts_wait(sh, 1, qt, &qr, MAX_WAIT_NS), 0);
+    deliver(sh, 0, tx, 1, rx, 7000, 333, 9, &qr);
     uint8_t expect[333];
     fill_pattern(expect, sizeof(expect), 9);
     CU_ASSERT_EQUAL(qr.qr_value.sga.sga_segs[0].sgaseg_len, 333);
@@ -152,12 +157,8 @@ static void test_echo_back_popped_buffer_zero_copy(void) {
     struct simhosts *sh = make_hosts(2, 5, 0, true, 0);
     int a = udp_socket_bound(sh, 0, 6000);
     int b = udp_socket_bound(sh, 1, 7000);
-    simhosts_use(sh, 1);
-    demi_qtoken_t qt;
-    CU_ASSERT_EQUAL_FATAL(demi_pop(&qt, b), 0);
-    CU_ASSERT_EQUAL_FATAL(pushto(sh, 0, a, 1, 7000, 100, 3), 0);
     demi_qresult_t qr;
-    CU_ASSERT_EQUAL_FATAL(simhosts_wait(sh, 1, qt, &qr, MAX_WAIT_NS), 0);
+    deliver(sh, 0, a, 1, b, 7000, 100, 3, &qr);
     /* Host 1 sends the very array it popped back to the sender. */
     demi_sgarray_t got = qr.qr_value.sga;
     struct sockaddr_in back = got.sga_addr;

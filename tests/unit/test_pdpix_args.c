@@ -21,12 +21,14 @@
 static struct mg_clock test_clock;
 static const struct timespec zero_timeout = {0, 0};
 
-static struct mg_rt *setup(void) {
-    mg_clock_init_manual(&test_clock, MG_NS_PER_S);
-    struct pipe_options opts = {.advance_clock = &test_clock};
-    struct mg_rt *rt = pipe_rt_create(&pipe_libos, &opts, &test_clock);
+static struct mg_rt *setup_ops(const struct mg_libos_ops *ops) {
+    struct mg_rt *rt = pipe_rt_create_manual(ops, NULL, &test_clock);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
     return rt;
+}
+
+static struct mg_rt *setup(void) {
+    return setup_ops(&pipe_libos);
 }
 
 /* Log lines captured so tests can check that refusals say why. */
@@ -330,6 +332,79 @@ static void test_bad_push_arrays(void) {
     mg_rt_destroy(rt);
 }
 
+/* Every call answers the checks in one order: runtime, pointers, qd, then the rest. */
+static void test_check_order(void) {
+    struct mg_rt *rt = setup();
+    int qd;
+    CU_ASSERT_EQUAL_FATAL(demi_socket(&qd, AF_INET, SOCK_DGRAM, 0), 0);
+    int bad = qd + 100;
+    demi_qtoken_t qt;
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(1)};
+    demi_sgarray_t sga = valid_sga();
+    demi_sgarray_t empty = {0};
+    int val = 1;
+    socklen_t len = sizeof(val);
+    /* A missing pointer is reported before a bad qd. */
+    CU_ASSERT_EQUAL(demi_bind(bad, NULL, sizeof(sin)), EINVAL);
+    CU_ASSERT_EQUAL(demi_accept(NULL, bad), EINVAL);
+    CU_ASSERT_EQUAL(demi_connect(&qt, bad, NULL, sizeof(sin)), EINVAL);
+    CU_ASSERT_EQUAL(demi_push(NULL, bad, &sga), EINVAL);
+    CU_ASSERT_EQUAL(demi_pushto(&qt, bad, &sga, NULL, sizeof(sin)), EINVAL);
+    CU_ASSERT_EQUAL(demi_pop(NULL, bad), EINVAL);
+    CU_ASSERT_EQUAL(demi_setsockopt(bad, SOL_SOCKET, SO_RCVBUF, NULL, sizeof(val)), EINVAL);
+    CU_ASSERT_EQUAL(demi_getsockopt(bad, SOL_SOCKET, SO_RCVBUF, &val, NULL), EINVAL);
+    CU_ASSERT_EQUAL(demi_getpeername(bad, NULL, &len), EINVAL);
+    /* A bad qd is reported before a malformed value. */
+    CU_ASSERT_EQUAL(demi_bind(bad, (struct sockaddr *)&sin, 1), EBADF);
+    CU_ASSERT_EQUAL(demi_listen(bad, -1), EBADF);
+    CU_ASSERT_EQUAL(demi_connect(&qt, bad, (struct sockaddr *)&sin, 1), EBADF);
+    CU_ASSERT_EQUAL(demi_push(&qt, bad, &empty), EBADF);
+    CU_ASSERT_EQUAL(demi_pushto(&qt, bad, &sga, (struct sockaddr *)&sin, 1), EBADF);
+    /* The array is checked before the address. */
+    CU_ASSERT_EQUAL(demi_pushto(&qt, qd, &empty, (struct sockaddr *)&sin, 1), EINVAL);
+    CU_ASSERT_EQUAL(rt->ops.pending_count, 0);
+    CU_ASSERT_EQUAL(demi_sgafree(&sga), 0);
+    mg_rt_destroy(rt);
+}
+
+/* A libOS that leaves an entry out: the call says so, and starts no operation. */
+static void test_missing_libos_entries(void) {
+    struct mg_libos_ops partial = pipe_libos;
+    partial.bind = NULL;
+    partial.listen = NULL;
+    partial.accept = NULL;
+    partial.connect = NULL;
+    partial.push = NULL;
+    partial.pop = NULL;
+    partial.setsockopt = NULL;
+    partial.getsockopt = NULL;
+    partial.getpeername = NULL;
+    struct mg_rt *rt = setup_ops(&partial);
+    int qd;
+    CU_ASSERT_EQUAL_FATAL(demi_socket(&qd, AF_INET, SOCK_STREAM, 0), 0);
+    demi_qtoken_t qt = 0;
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(1)};
+    demi_sgarray_t sga = valid_sga();
+    int val = 1;
+    socklen_t len = sizeof(val);
+    CU_ASSERT_EQUAL(demi_bind(qd, (struct sockaddr *)&sin, sizeof(sin)), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(demi_listen(qd, 4), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(demi_accept(&qt, qd), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(demi_connect(&qt, qd, (struct sockaddr *)&sin, sizeof(sin)), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(demi_push(&qt, qd, &sga), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(demi_pushto(&qt, qd, &sga, (struct sockaddr *)&sin, sizeof(sin)), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(demi_pop(&qt, qd), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(demi_setsockopt(qd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val)), ENOPROTOOPT);
+    CU_ASSERT_EQUAL(demi_getsockopt(qd, SOL_SOCKET, SO_RCVBUF, &val, &len), ENOPROTOOPT);
+    CU_ASSERT_EQUAL(demi_getpeername(qd, (struct sockaddr *)&sin, &len), EOPNOTSUPP);
+    CU_ASSERT_EQUAL(qt, 0); /* no token was handed out */
+    CU_ASSERT_EQUAL(rt->ops.pending_count, 0);
+    CU_ASSERT_EQUAL(rt->ops.done_count, 0);
+    CU_ASSERT_EQUAL(demi_sgafree(&sga), 0);
+    CU_ASSERT_EQUAL(demi_close(qd), 0);
+    mg_rt_destroy(rt);
+}
+
 static void test_libos_errors_become_positive(void) {
     struct mg_rt *rt = setup();
     int qd;
@@ -357,6 +432,8 @@ int main(void) {
         {"bad addresses", test_bad_addresses},
         {"bad push arrays", test_bad_push_arrays},
         {"libOS errors become positive errnos", test_libos_errors_become_positive},
+        {"checks in one order", test_check_order},
+        {"libOS without an entry", test_missing_libos_entries},
         {NULL, NULL},
     };
     return mg_run_tests("pdpix_args", cases);

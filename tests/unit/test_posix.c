@@ -113,6 +113,32 @@ static void tcp_pair(int lqd, int domain, const struct sockaddr_storage *addr, s
     *sqd = qr.qr_value.ares.qd;
 }
 
+/* A listener and one connection accepted on it, over IPv4 loopback. A qd the test
+ * closes itself (close_qd) is -1 from then on. */
+struct tcp_fixture {
+    int lqd, cqd, sqd;
+    struct sockaddr_storage addr;
+    socklen_t len;
+};
+
+static void tcp_fixture_open(struct tcp_fixture *f) {
+    CU_ASSERT_FATAL(tcp_listener(&f->lqd, &f->addr, &f->len) == 0);
+    tcp_pair(f->lqd, AF_INET, &f->addr, f->len, &f->cqd, &f->sqd);
+}
+
+static void close_qd(int *qd) {
+    CU_ASSERT(demi_close(*qd) == 0);
+    *qd = -1;
+}
+
+/* Closes what is still open: the client end, the server end, the listener. */
+static void tcp_fixture_close(struct tcp_fixture *f) {
+    int *qds[] = {&f->cqd, &f->sqd, &f->lqd};
+    for (size_t i = 0; i < sizeof(qds) / sizeof(qds[0]); i++)
+        if (*qds[i] >= 0)
+            close_qd(qds[i]);
+}
+
 /* ---- echo engine: many connections, each echoing `size` bytes once ------------ */
 
 enum role { CLIENT_PUSH, SERVER_POP, SERVER_PUSH, CLIENT_POP };
@@ -275,6 +301,23 @@ static void close_pairs(struct echo_conn *conns, uint32_t n) {
     }
 }
 
+/* Opens n connections to one listener, echoes each of the sizes over all of them at
+ * once, and closes everything. */
+static void echo_over_connections(uint32_t n, const uint32_t sizes[], size_t nsizes) {
+    int lqd;
+    struct sockaddr_storage addr;
+    socklen_t len;
+    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
+    struct echo_conn *conns = calloc(n, sizeof(*conns));
+    CU_ASSERT_FATAL(conns != NULL);
+    open_pairs(lqd, AF_INET, &addr, len, conns, n);
+    for (size_t i = 0; i < nsizes; i++)
+        echo_many(conns, n, sizes[i]);
+    close_pairs(conns, n);
+    CU_ASSERT(demi_close(lqd) == 0);
+    free(conns);
+}
+
 /* ---- tests --------------------------------------------------------------------- */
 
 static void test_timeout_conversion(void) {
@@ -306,35 +349,14 @@ static void test_socket_arguments(void) {
 
 static void test_tcp_echo_one_connection(void) {
     static const uint32_t sizes[] = {1, 1024, 64 * 1024, 1024 * 1024};
-    int lqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    struct echo_conn conn;
-    memset(&conn, 0, sizeof(conn));
-    tcp_pair(lqd, AF_INET, &addr, len, &conn.cqd, &conn.sqd);
-    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-        echo_many(&conn, 1, sizes[i]);
-    close_pairs(&conn, 1);
-    CU_ASSERT(demi_close(lqd) == 0);
+    echo_over_connections(1, sizes, sizeof(sizes) / sizeof(sizes[0]));
 }
 
 static void test_tcp_echo_many_connections(void) {
     /* 1 MiB each over 1,000 connections would move 2 GB; the single connection test
      * covers 1 MiB, this one covers concurrency. */
     static const uint32_t sizes[] = {1, 1024, 64 * 1024};
-    int lqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    struct echo_conn *conns = calloc(MANY_CONNECTIONS, sizeof(*conns));
-    CU_ASSERT_FATAL(conns != NULL);
-    open_pairs(lqd, AF_INET, &addr, len, conns, MANY_CONNECTIONS);
-    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-        echo_many(conns, MANY_CONNECTIONS, sizes[i]);
-    close_pairs(conns, MANY_CONNECTIONS);
-    CU_ASSERT(demi_close(lqd) == 0);
-    free(conns);
+    echo_over_connections(MANY_CONNECTIONS, sizes, sizeof(sizes) / sizeof(sizes[0]));
 }
 
 static void test_accepts_complete_in_order(void) {
@@ -486,18 +508,15 @@ static void test_connect_refused(void) {
 }
 
 static void test_close_cancels_pending(void) {
-    int lqd, cqd, sqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
     demi_qtoken_t pop1, pop2, acc;
     demi_qresult_t qr;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    tcp_pair(lqd, AF_INET, &addr, len, &cqd, &sqd);
-    CU_ASSERT_FATAL(demi_pop(&pop1, cqd) == 0);
-    CU_ASSERT_FATAL(demi_pop(&pop2, cqd) == 0);
-    CU_ASSERT_FATAL(demi_accept(&acc, lqd) == 0);
-    CU_ASSERT(demi_close(cqd) == 0);
-    CU_ASSERT(demi_close(lqd) == 0);
+    struct tcp_fixture f;
+    tcp_fixture_open(&f);
+    CU_ASSERT_FATAL(demi_pop(&pop1, f.cqd) == 0);
+    CU_ASSERT_FATAL(demi_pop(&pop2, f.cqd) == 0);
+    CU_ASSERT_FATAL(demi_accept(&acc, f.lqd) == 0);
+    close_qd(&f.cqd);
+    close_qd(&f.lqd);
     CU_ASSERT_FATAL(wait_for(&qr, pop1) == 0);
     CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_FAILED);
     CU_ASSERT_EQUAL(qr.qr_ret, ECANCELED);
@@ -508,78 +527,67 @@ static void test_close_cancels_pending(void) {
     CU_ASSERT_EQUAL(qr.qr_ret, ECANCELED);
     /* The server end sees the client go away as end of stream. */
     demi_qtoken_t qt;
-    CU_ASSERT_FATAL(demi_pop(&qt, sqd) == 0);
+    CU_ASSERT_FATAL(demi_pop(&qt, f.sqd) == 0);
     CU_ASSERT_FATAL(wait_for(&qr, qt) == 0);
     CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_POP);
     CU_ASSERT(demi_sgafree(&qr.qr_value.sga) == 0);
-    CU_ASSERT(demi_close(sqd) == 0);
+    tcp_fixture_close(&f);
 }
 
 static void test_pop_at_end_of_stream(void) {
-    int lqd, cqd, sqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
     demi_qtoken_t qt;
     demi_qresult_t qr;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    tcp_pair(lqd, AF_INET, &addr, len, &cqd, &sqd);
-    CU_ASSERT(demi_close(sqd) == 0);
+    struct tcp_fixture f;
+    tcp_fixture_open(&f);
+    close_qd(&f.sqd);
     for (int round = 0; round < 2; round++) { /* and again: end of stream stays */
-        CU_ASSERT_FATAL(demi_pop(&qt, cqd) == 0);
+        CU_ASSERT_FATAL(demi_pop(&qt, f.cqd) == 0);
         CU_ASSERT_FATAL(wait_for(&qr, qt) == 0);
         CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_POP);
         CU_ASSERT_EQUAL(qr.qr_value.sga.sga_numsegs, 1);
         CU_ASSERT_EQUAL(qr.qr_value.sga.sga_segs[0].sgaseg_len, 0);
         CU_ASSERT_EQUAL(demi_sgafree(&qr.qr_value.sga), 0);
     }
-    CU_ASSERT(demi_close(cqd) == 0);
-    CU_ASSERT(demi_close(lqd) == 0);
+    tcp_fixture_close(&f);
 }
 
 static void test_peer_reset(void) {
-    int lqd, cqd, sqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
     demi_qtoken_t qt;
     demi_qresult_t qr;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    tcp_pair(lqd, AF_INET, &addr, len, &cqd, &sqd);
-    CU_ASSERT_FATAL(demi_pop(&qt, cqd) == 0);
+    struct tcp_fixture f;
+    tcp_fixture_open(&f);
+    CU_ASSERT_FATAL(demi_pop(&qt, f.cqd) == 0);
     /* Linger on with a zero timeout: close sends RST instead of FIN. */
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    CU_ASSERT_FATAL(demi_setsockopt(sqd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+    CU_ASSERT_FATAL(demi_setsockopt(f.sqd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
     struct linger back;
     socklen_t blen = sizeof(back);
-    CU_ASSERT(demi_getsockopt(sqd, SOL_SOCKET, SO_LINGER, &back, &blen) == 0 && back.l_onoff == 1);
-    CU_ASSERT(demi_close(sqd) == 0);
+    CU_ASSERT(demi_getsockopt(f.sqd, SOL_SOCKET, SO_LINGER, &back, &blen) == 0 && back.l_onoff == 1);
+    close_qd(&f.sqd);
     CU_ASSERT_FATAL(wait_for(&qr, qt) == 0);
     CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_FAILED);
     CU_ASSERT_EQUAL(qr.qr_ret, ECONNRESET);
     /* A push on the dead stream fails too, without SIGPIPE killing the test. */
     demi_sgarray_t sga = alloc_pattern(100, 0);
-    CU_ASSERT_FATAL(demi_push(&qt, cqd, &sga) == 0);
+    CU_ASSERT_FATAL(demi_push(&qt, f.cqd, &sga) == 0);
     CU_ASSERT_FATAL(wait_for(&qr, qt) == 0);
     CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_FAILED);
     CU_ASSERT(qr.qr_ret == ECONNRESET || qr.qr_ret == EPIPE);
     CU_ASSERT(demi_sgafree(&sga) == 0);
-    CU_ASSERT(demi_close(cqd) == 0);
-    CU_ASSERT(demi_close(lqd) == 0);
+    tcp_fixture_close(&f);
 }
 
 static void test_push_to_closed_peer_is_epipe_not_sigpipe(void) {
-    int lqd, cqd, sqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
     demi_qtoken_t qt;
     demi_qresult_t qr;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    tcp_pair(lqd, AF_INET, &addr, len, &cqd, &sqd);
-    CU_ASSERT(demi_close(sqd) == 0);
+    struct tcp_fixture f;
+    tcp_fixture_open(&f);
+    close_qd(&f.sqd);
     /* The first write may be accepted (and answered with RST); a later one must fail. */
     demi_sgarray_t sga = alloc_pattern(1000, 0);
     bool failed = false;
     for (int i = 0; i < 100 && !failed; i++) {
-        CU_ASSERT_FATAL(demi_push(&qt, cqd, &sga) == 0);
+        CU_ASSERT_FATAL(demi_push(&qt, f.cqd, &sga) == 0);
         CU_ASSERT_FATAL(wait_for(&qr, qt) == 0);
         if (qr.qr_opcode == DEMI_OPC_FAILED) {
             failed = true;
@@ -588,31 +596,27 @@ static void test_push_to_closed_peer_is_epipe_not_sigpipe(void) {
     }
     CU_ASSERT(failed);
     CU_ASSERT(demi_sgafree(&sga) == 0);
-    CU_ASSERT(demi_close(cqd) == 0);
-    CU_ASSERT(demi_close(lqd) == 0);
+    tcp_fixture_close(&f);
 }
 
 static void test_pending_pushes_and_pops_keep_order(void) {
     enum { N = 8, SIZE = 256 * 1024 };
-    int lqd, cqd, sqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
     demi_qresult_t qr;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    tcp_pair(lqd, AF_INET, &addr, len, &cqd, &sqd);
+    struct tcp_fixture f;
+    tcp_fixture_open(&f);
     /* N pushes queued at once, each bigger than the socket buffer takes in one write:
      * the receiver must see message 0 entirely, then message 1, ... */
     demi_sgarray_t out[N];
     demi_qtoken_t push_qt[N], pop_qt[4];
     for (uint32_t i = 0; i < N; i++) {
         out[i] = alloc_pattern(SIZE, i);
-        CU_ASSERT_FATAL(demi_push(&push_qt[i], cqd, &out[i]) == 0);
+        CU_ASSERT_FATAL(demi_push(&push_qt[i], f.cqd, &out[i]) == 0);
     }
     uint64_t got = 0, bad = 0;
     while (got < (uint64_t)N * SIZE) {
         /* Several pops pending at once; they complete in order (offsets follow). */
         for (int k = 0; k < 4; k++)
-            CU_ASSERT_FATAL(demi_pop(&pop_qt[k], sqd) == 0);
+            CU_ASSERT_FATAL(demi_pop(&pop_qt[k], f.sqd) == 0);
         for (int k = 0; k < 4; k++) {
             CU_ASSERT_FATAL(wait_for(&qr, pop_qt[k]) == 0);
             CU_ASSERT_FATAL(qr.qr_opcode == DEMI_OPC_POP);
@@ -624,8 +628,7 @@ static void test_pending_pushes_and_pops_keep_order(void) {
             CU_ASSERT(demi_sgafree(&qr.qr_value.sga) == 0);
             if (got == (uint64_t)N * SIZE && k < 3) {
                 /* Pops beyond the data: close the sender so they end with EOF. */
-                CU_ASSERT(demi_close(cqd) == 0);
-                cqd = -1;
+                close_qd(&f.cqd);
                 for (int m = k + 1; m < 4; m++) {
                     CU_ASSERT_FATAL(wait_for(&qr, pop_qt[m]) == 0);
                     CU_ASSERT(qr.qr_opcode == DEMI_OPC_POP && qr.qr_value.sga.sga_segs[0].sgaseg_len == 0);
@@ -638,7 +641,7 @@ static void test_pending_pushes_and_pops_keep_order(void) {
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(got, (uint64_t)N * SIZE);
     for (uint32_t i = 0; i < N; i++) {
-        if (cqd >= 0) {
+        if (f.cqd >= 0) {
             CU_ASSERT_FATAL(wait_for(&qr, push_qt[i]) == 0);
             CU_ASSERT(qr.qr_opcode == DEMI_OPC_PUSH);
         } else {
@@ -648,42 +651,32 @@ static void test_pending_pushes_and_pops_keep_order(void) {
         }
         CU_ASSERT(demi_sgafree(&out[i]) == 0);
     }
-    if (cqd >= 0)
-        CU_ASSERT(demi_close(cqd) == 0);
-    CU_ASSERT(demi_close(sqd) == 0);
-    CU_ASSERT(demi_close(lqd) == 0);
+    tcp_fixture_close(&f);
 }
 
 static void test_pushto_on_tcp_ignores_address(void) {
-    int lqd, cqd, sqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
     demi_qtoken_t qt;
     demi_qresult_t qr;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    tcp_pair(lqd, AF_INET, &addr, len, &cqd, &sqd);
+    struct tcp_fixture f;
+    tcp_fixture_open(&f);
     struct sockaddr_in elsewhere = {.sin_family = AF_INET, .sin_port = htons(9)};
     elsewhere.sin_addr.s_addr = htonl(0x7f000002);
     demi_sgarray_t sga = alloc_pattern(10, 3);
-    CU_ASSERT_FATAL(demi_pushto(&qt, cqd, &sga, (struct sockaddr *)&elsewhere, sizeof(elsewhere)) == 0);
+    CU_ASSERT_FATAL(demi_pushto(&qt, f.cqd, &sga, (struct sockaddr *)&elsewhere, sizeof(elsewhere)) == 0);
     CU_ASSERT_FATAL(wait_for(&qr, qt) == 0);
     CU_ASSERT_EQUAL(qr.qr_opcode, DEMI_OPC_PUSH);
     CU_ASSERT(demi_sgafree(&sga) == 0);
-    CU_ASSERT_FATAL(demi_pop(&qt, sqd) == 0);
+    CU_ASSERT_FATAL(demi_pop(&qt, f.sqd) == 0);
     CU_ASSERT_FATAL(wait_for(&qr, qt) == 0 && qr.qr_opcode == DEMI_OPC_POP);
     CU_ASSERT_EQUAL(qr.qr_value.sga.sga_segs[0].sgaseg_len, 10);
     CU_ASSERT(demi_sgafree(&qr.qr_value.sga) == 0);
-    close_pairs(&(struct echo_conn){.cqd = cqd, .sqd = sqd}, 1);
-    CU_ASSERT(demi_close(lqd) == 0);
+    tcp_fixture_close(&f);
 }
 
 static void test_push_forged_or_freed_array(void) {
-    int lqd, cqd, sqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
     demi_qtoken_t qt;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    tcp_pair(lqd, AF_INET, &addr, len, &cqd, &sqd);
+    struct tcp_fixture f;
+    tcp_fixture_open(&f);
     uint8_t bytes[64] = {0};
     demi_sgarray_t forged;
     memset(&forged, 0, sizeof(forged));
@@ -691,21 +684,20 @@ static void test_push_forged_or_freed_array(void) {
     forged.sga_numsegs = 1;
     forged.sga_segs[0].sgaseg_buf = bytes;
     forged.sga_segs[0].sgaseg_len = sizeof(bytes);
-    CU_ASSERT_EQUAL(demi_push(&qt, cqd, &forged), EINVAL);
+    CU_ASSERT_EQUAL(demi_push(&qt, f.cqd, &forged), EINVAL);
     demi_sgarray_t sga = alloc_pattern(64, 0);
     demi_sgarray_t copy = sga;
     CU_ASSERT(demi_sgafree(&sga) == 0);
-    CU_ASSERT_EQUAL(demi_push(&qt, cqd, &copy), EINVAL);
+    CU_ASSERT_EQUAL(demi_push(&qt, f.cqd, &copy), EINVAL);
     /* A real array whose segment points outside its buffer. */
     sga = alloc_pattern(64, 0);
     copy = sga;
     copy.sga_segs[0].sgaseg_buf = bytes;
-    CU_ASSERT_EQUAL(demi_push(&qt, cqd, &copy), EINVAL);
+    CU_ASSERT_EQUAL(demi_push(&qt, f.cqd, &copy), EINVAL);
     CU_ASSERT(demi_sgafree(&sga) == 0);
     /* Data calls on a listener are refused up front. */
-    CU_ASSERT_EQUAL(demi_pop(&qt, lqd), ENOTCONN);
-    close_pairs(&(struct echo_conn){.cqd = cqd, .sqd = sqd}, 1);
-    CU_ASSERT(demi_close(lqd) == 0);
+    CU_ASSERT_EQUAL(demi_pop(&qt, f.lqd), ENOTCONN);
+    tcp_fixture_close(&f);
 }
 
 /* Raises the descriptor limit to `need`; false (with the reason printed) if it cannot. */
@@ -733,17 +725,8 @@ static void test_ten_thousand_sockets(void) {
     enum { PAIRS = MANY_SOCKETS / 2 };
     if (!raise_nofile(MANY_SOCKETS + 256))
         return;
-    int lqd;
-    struct sockaddr_storage addr;
-    socklen_t len;
-    CU_ASSERT_FATAL(tcp_listener(&lqd, &addr, &len) == 0);
-    struct echo_conn *conns = calloc(PAIRS, sizeof(*conns));
-    CU_ASSERT_FATAL(conns != NULL);
-    open_pairs(lqd, AF_INET, &addr, len, conns, PAIRS);
-    echo_many(conns, PAIRS, 100); /* every one of them is alive */
-    close_pairs(conns, PAIRS);
-    CU_ASSERT(demi_close(lqd) == 0);
-    free(conns);
+    static const uint32_t sizes[] = {100}; /* every one of them is alive */
+    echo_over_connections(PAIRS, sizes, 1);
 }
 
 /* ---- suite --------------------------------------------------------------------- */

@@ -19,9 +19,8 @@ static struct mg_clock test_clock;
 static const struct timespec zero_timeout = {0, 0};
 
 static struct mg_rt *setup_with(bool forget_on_close) {
-    mg_clock_init_manual(&test_clock, MG_NS_PER_S);
-    struct pipe_options opts = {.advance_clock = &test_clock, .forget_on_close = forget_on_close};
-    struct mg_rt *rt = pipe_rt_create(&pipe_libos, &opts, &test_clock);
+    struct pipe_options opts = {.forget_on_close = forget_on_close};
+    struct mg_rt *rt = pipe_rt_create_manual(&pipe_libos, &opts, &test_clock);
     CU_ASSERT_PTR_NOT_NULL(rt);
     return rt;
 }
@@ -109,6 +108,34 @@ static void test_token_reuse_many_cycles(void) {
     CU_ASSERT_EQUAL(refused, CYCLES);
     CU_ASSERT_EQUAL(demi_wait(&qr, live, NULL), 0);
     free(seen);
+    teardown(rt);
+}
+
+/* Slots are handed out lowest first, past the table's initial size; a freed slot is
+ * reused before any never-used one, most recently freed first; a token naming a slot
+ * never handed out is refused. (The simulator's determinism rests on this order.) */
+static void test_slot_order_and_growth(void) {
+    struct mg_rt *rt = setup();
+    int qd = open_queue();
+    enum { HELD = 1300 }; /* more than the initial table */
+    demi_qtoken_t *qts = calloc(HELD, sizeof(*qts));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(qts);
+    for (uint32_t i = 0; i < HELD; i++) {
+        qts[i] = push_bytes(qd, (uint8_t)i, 1);
+        CU_ASSERT_EQUAL(MG_QT_SLOT(qts[i]), i);
+    }
+    for (uint64_t slot = HELD; slot < HELD + 600; slot += 7)
+        for (uint64_t gen = 0; gen < 2; gen++)
+            CU_ASSERT_EQUAL(demi_wait(&(demi_qresult_t){0}, (gen << 32) | (slot + 1), &zero_timeout), EINVAL);
+    demi_qresult_t qr;
+    const uint32_t freed[] = {10, 1100, 3};
+    for (int k = 0; k < 3; k++)
+        CU_ASSERT_EQUAL(demi_wait(&qr, qts[freed[k]], NULL), 0);
+    CU_ASSERT_EQUAL(MG_QT_SLOT(push_bytes(qd, 'r', 1)), 3);
+    CU_ASSERT_EQUAL(MG_QT_SLOT(push_bytes(qd, 'r', 1)), 1100);
+    CU_ASSERT_EQUAL(MG_QT_SLOT(push_bytes(qd, 'r', 1)), 10);
+    CU_ASSERT_EQUAL(MG_QT_SLOT(push_bytes(qd, 'r', 1)), HELD);
+    free(qts);
     teardown(rt);
 }
 
@@ -445,6 +472,7 @@ int main(void) {
         {"stale token after slot recycling", test_stale_token_after_slot_recycling},
         {"token reuse over many cycles", test_token_reuse_many_cycles},
         {"forged tokens", test_forged_tokens},
+        {"slots lowest first, freed most recent first, growth", test_slot_order_and_growth},
         {"wait after close gives ECANCELED", test_wait_after_close_is_ecanceled},
         {"close safety net for forgetful libOS", test_close_safety_net},
         {"close with pending accept", test_close_with_pending_accept},

@@ -232,11 +232,20 @@ static void test_judge_differs(void) {
     fl.recorded.max_ack_rel = 10;
     fl.margay.max_ack_rel = 10;
     fl.app_bytes = 10;
+    fl.app_known = true;
     CU_ASSERT_EQUAL(mg_judge_flow(&fl, why, sizeof(why)), MG_JUDGE_DIFFERS);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "SACK-permitted the client did not offer"));
     fl.client_syn_opts.sack_permitted = true;
     CU_ASSERT_EQUAL(mg_judge_flow(&fl, why, sizeof(why)), MG_JUDGE_CONFORMS);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "note: SACK negotiated by margay only"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "10 payload bytes acknowledged and delivered"));
+    fl.app_bytes = 3; /* the application got less than was acknowledged */
+    CU_ASSERT_EQUAL(mg_judge_flow(&fl, why, sizeof(why)), MG_JUDGE_DIFFERS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "delivered 3 payload bytes to the application"));
+    fl.app_known = false; /* a user's program: delivery is not measured, nor judged */
+    CU_ASSERT_EQUAL(mg_judge_flow(&fl, why, sizeof(why)), MG_JUDGE_CONFORMS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "10 payload bytes acknowledged"));
+    CU_ASSERT_PTR_NULL(strstr(why, "delivered"));
     fl.client_syn = false;
     CU_ASSERT_EQUAL(mg_judge_flow(&fl, why, sizeof(why)), MG_JUDGE_NOT_JUDGED);
 }

@@ -16,9 +16,8 @@
 static struct mg_clock test_clock;
 
 static struct mg_rt *setup_ops(const struct mg_libos_ops *ops, uint32_t pool_buffers) {
-    mg_clock_init_manual(&test_clock, MG_NS_PER_S);
-    struct pipe_options opts = {.advance_clock = &test_clock, .pool_buffers = pool_buffers, .pool_buffer_size = 1024};
-    struct mg_rt *rt = pipe_rt_create(ops, &opts, &test_clock);
+    struct pipe_options opts = {.pool_buffers = pool_buffers, .pool_buffer_size = 1024};
+    struct mg_rt *rt = pipe_rt_create_manual(ops, &opts, &test_clock);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
     return rt;
 }

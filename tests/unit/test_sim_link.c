@@ -1,7 +1,8 @@
 /* tests/unit/test_sim_link.c — the simulated link on its own: delivery order by
  * (time, sequence) across paths of different latency, next_rx_ns, loss fraction
  * over 10,000 frames for a fixed seed, determinism of the tap, flooding and MAC
- * learning, receive-pool exhaustion, padding, MTU, and checksum offload emulation. */
+ * learning, receive-pool exhaustion, padding, MTU, checksum offload emulation, and
+ * frames of mixed sizes through the link's reused events. */
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <string.h>
@@ -297,6 +298,56 @@ static void test_bad_parameters(void) {
     mg_sim_link_destroy(link); /* also frees endpoints never destroyed (none here) */
 }
 
+/* Frames of mixed sizes through reused events: a jumbo frame after small ones, small
+ * ones after it, each delivered with its own bytes; the sender's buffer is free (and
+ * may be overwritten) as soon as it is sent. */
+static void send_filled(struct mg_netdev *from, const uint8_t *dst, uint32_t len, uint8_t fill) {
+    struct mg_buf *b = mg_buf_alloc(from->pool);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    uint8_t *p = mg_buf_append(b, len);
+    memset(p, fill, len);
+    memcpy(p, dst, 6);
+    memcpy(p + 6, from->mac, 6);
+    CU_ASSERT_EQUAL(mg_netdev_tx(from, &b, 1), 1);
+    CU_ASSERT_EQUAL(from->pool->in_use, 0);
+    memset(p, 0xee, len); /* the link must have its own copy */
+}
+
+static void test_mixed_sizes_reuse_events(void) {
+    struct mg_clock clock;
+    mg_clock_init_manual(&clock, 0);
+    struct mg_sim_link_params lp = {.clock = &clock, .seed = 3, .latency_ns = 1000};
+    struct mg_sim_link *link;
+    CU_ASSERT_EQUAL_FATAL(mg_sim_link_create(&lp, &link), 0);
+    struct mg_netdev *dev[2];
+    for (unsigned i = 0; i < 2; i++) {
+        struct mg_sim_endpoint_params ep = {
+            .mac = {0x02, 0, 0, 0, 0, (uint8_t)(i + 1)}, .mtu = 9000, .buf_size = 9300, .pool_bufs = 64};
+        CU_ASSERT_EQUAL_FATAL(mg_sim_link_add_endpoint(link, &ep, &dev[i]), (int)i);
+    }
+    const uint32_t sizes[] = {100, 1514, 60, 9000, 200, 9018, 64, 1514};
+    for (int round = 0; round < 3; round++) {
+        for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+            send_filled(dev[0], dev[1]->mac, sizes[k], (uint8_t)(16 * round + k + 1));
+        mg_clock_advance(&clock, 1000);
+        for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+            struct mg_buf *b;
+            CU_ASSERT_EQUAL_FATAL(mg_netdev_rx(dev[1], &b, 1), 1);
+            CU_ASSERT_EQUAL(b->len, sizes[k]);
+            unsigned wrong = 0;
+            for (uint32_t i = 12; i < b->len; i++)
+                wrong += b->data[i] != (uint8_t)(16 * round + k + 1);
+            CU_ASSERT_EQUAL(wrong, 0);
+            CU_ASSERT_EQUAL(memcmp(b->data, dev[1]->mac, 6), 0);
+            mg_buf_free(b);
+        }
+    }
+    CU_ASSERT_EQUAL(mg_sim_link_endpoint_stats(link, 1)->delivered, 24);
+    for (unsigned i = 0; i < 2; i++)
+        mg_netdev_destroy(dev[i]);
+    mg_sim_link_destroy(link);
+}
+
 int main(void) {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
@@ -309,6 +360,7 @@ int main(void) {
     CU_add_test(s, "padding and MTU", test_padding_and_mtu);
     CU_add_test(s, "checksum offload emulation", test_checksum_offload_emulation);
     CU_add_test(s, "bad parameters", test_bad_parameters);
+    CU_add_test(s, "mixed frame sizes through reused events", test_mixed_sizes_reuse_events);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failures();

@@ -36,6 +36,40 @@ static void send_bytes(struct mg_tcp_sock *s, uint32_t len, uint8_t fill) {
     mg_buf_free(b);
 }
 
+/* The usual starting point: a bench set up with cfg_tweak, and a connection we opened
+ * to the peer's port 80, established. The peer's ISN is 1000 (its data starts at
+ * 1001) and it offered pwnd and popts. */
+struct fixture {
+    struct th_sock_events ev; /* what the connection notified */
+    uint32_t iss;             /* our ISN */
+    uint16_t lport;           /* our port */
+};
+
+static struct mg_tcp_sock *fx_connect(struct fixture *fx, void (*cfg_tweak)(struct mg_config *cfg), uint16_t pwnd,
+                                      const struct mg_tcp_opts *popts) {
+    memset(fx, 0, sizeof(*fx));
+    th_setup(cfg_tweak);
+    return th_connect(80, 1000, pwnd, popts, &fx->ev, &fx->iss, &fx->lport);
+}
+
+/* Moves the clock ns on: nothing goes out before the last nanosecond, then a segment
+ * does (into *out). */
+static void expect_segment_after(uint64_t ns, struct th_sent *out) {
+    th_advance(ns - 1);
+    CU_ASSERT(th_pending() == 0);
+    th_advance(1);
+    CU_ASSERT_FATAL(th_pop(out));
+}
+
+/* A listener on port (any local address), without notifications. */
+static struct mg_tcp_sock *listen_on(uint16_t port, int backlog) {
+    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
+    CU_ASSERT_FATAL(l != NULL);
+    CU_ASSERT_FATAL(mg_tcp_bind(l, 0, port) == 0);
+    CU_ASSERT_FATAL(mg_tcp_listen(l, backlog) == 0);
+    return l;
+}
+
 static uint64_t total_drops(void) {
     const struct mg_tcp_stats *st = mg_tcp_stats(th.tcp);
     uint64_t n = 0;
@@ -191,27 +225,24 @@ static void test_simultaneous_open(void) {
 /* ------------------------------------------------------------ closing ---- */
 
 static void test_active_close_time_wait(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     mg_tcp_close(s);
     struct th_sent fin;
     CU_ASSERT_FATAL(th_pop(&fin));
     CU_ASSERT(fin.tcp.flags == (F | A));
-    CU_ASSERT(fin.tcp.seq == iss + 1 && fin.tcp.ack == 1001);
+    CU_ASSERT(fin.tcp.seq == fx.iss + 1 && fin.tcp.ack == 1001);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
-    th_inject(80, lport, 1001, iss + 2, A, 60000, NULL, NULL, 0); /* FIN-WAIT-2 */
+    th_inject(80, fx.lport, 1001, fx.iss + 2, A, 60000, NULL, NULL, 0); /* FIN-WAIT-2 */
     CU_ASSERT(th_pending() == 0);
-    th_inject(80, lport, 1001, iss + 2, F | A, 60000, NULL, NULL, 0); /* TIME-WAIT */
+    th_inject(80, fx.lport, 1001, fx.iss + 2, F | A, 60000, NULL, NULL, 0); /* TIME-WAIT */
     struct th_sent ack;
     CU_ASSERT_FATAL(th_pop(&ack));
-    CU_ASSERT(ack.tcp.flags == A && ack.tcp.seq == iss + 2 && ack.tcp.ack == 1002);
+    CU_ASSERT(ack.tcp.flags == A && ack.tcp.seq == fx.iss + 2 && ack.tcp.ack == 1002);
     th_check();
     /* A retransmitted FIN is acknowledged again and restarts 2*MSL. */
     th_advance(30 * MG_NS_PER_S);
-    th_inject(80, lport, 1001, iss + 2, F | A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 2, F | A, 60000, NULL, NULL, 0);
     CU_ASSERT_FATAL(th_pop(&ack));
     CU_ASSERT(ack.tcp.flags == A && ack.tcp.ack == 1002);
     th_advance(60 * MG_NS_PER_S - 1);
@@ -219,43 +250,37 @@ static void test_active_close_time_wait(void) {
     th_advance(1);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
     /* Gone: a segment now gets a RST. */
-    th_inject(80, lport, 1002, iss + 2, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1002, fx.iss + 2, A, 60000, NULL, NULL, 0);
     CU_ASSERT_FATAL(th_pop(&ack));
-    CU_ASSERT(ack.tcp.flags == R && ack.tcp.seq == iss + 2);
+    CU_ASSERT(ack.tcp.flags == R && ack.tcp.seq == fx.iss + 2);
     th_teardown();
 }
 
 static void test_passive_close(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
-    th_inject(80, lport, 1001, iss + 1, F | A, 60000, NULL, NULL, 0);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, F | A, 60000, NULL, NULL, 0);
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_CLOSE_WAIT);
     struct th_sent ack;
     CU_ASSERT_FATAL(th_pop(&ack));
     CU_ASSERT(ack.tcp.flags == A && ack.tcp.ack == 1002);
     struct mg_buf *b = NULL;
     CU_ASSERT(mg_tcp_recv(s, &b) == 0); /* end of stream */
-    CU_ASSERT(ev.events & MG_TCP_EV_READABLE);
+    CU_ASSERT(fx.ev.events & MG_TCP_EV_READABLE);
     mg_tcp_close(s);
     struct th_sent fin;
     CU_ASSERT_FATAL(th_pop(&fin));
-    CU_ASSERT(fin.tcp.flags == (F | A) && fin.tcp.seq == iss + 1 && fin.tcp.ack == 1002);
+    CU_ASSERT(fin.tcp.flags == (F | A) && fin.tcp.seq == fx.iss + 1 && fin.tcp.ack == 1002);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1); /* LAST-ACK */
-    th_inject(80, lport, 1002, iss + 2, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1002, fx.iss + 2, A, 60000, NULL, NULL, 0);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
     CU_ASSERT(th_pending() == 0);
     th_teardown();
 }
 
 static void test_simultaneous_close(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     struct mg_tcp_sock *keep = s;
     (void)keep;
     mg_tcp_close(s);
@@ -263,11 +288,11 @@ static void test_simultaneous_close(void) {
     CU_ASSERT_FATAL(th_pop(&fin));
     CU_ASSERT(fin.tcp.flags == (F | A));
     /* The peer's FIN crosses ours (it has not seen ours). */
-    th_inject(80, lport, 1001, iss + 1, F | A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, F | A, 60000, NULL, NULL, 0);
     struct th_sent ack;
     CU_ASSERT_FATAL(th_pop(&ack));
-    CU_ASSERT(ack.tcp.flags == A && ack.tcp.seq == iss + 2 && ack.tcp.ack == 1002); /* CLOSING */
-    th_inject(80, lport, 1002, iss + 2, A, 60000, NULL, NULL, 0);                   /* TIME-WAIT */
+    CU_ASSERT(ack.tcp.flags == A && ack.tcp.seq == fx.iss + 2 && ack.tcp.ack == 1002); /* CLOSING */
+    th_inject(80, fx.lport, 1002, fx.iss + 2, A, 60000, NULL, NULL, 0);                /* TIME-WAIT */
     CU_ASSERT(th_pending() == 0);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
     th_check();
@@ -324,9 +349,7 @@ static void test_rst_syn_sent(void) {
 
 static void test_rst_syn_received(void) {
     th_setup(NULL);
-    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
-    mg_tcp_bind(l, 0, 7000);
-    mg_tcp_listen(l, 4);
+    struct mg_tcp_sock *l = listen_on(7000, 4);
     th_inject(40000, 7000, 9000, 0, S, 30000, NULL, NULL, 0);
     struct th_sent sa;
     CU_ASSERT_FATAL(th_pop(&sa));
@@ -355,31 +378,33 @@ static void test_rst_syn_received(void) {
     th_teardown();
 }
 
-/* RST handling in a synchronized state, reached by `prep`. */
-static void rst_in_state(void (*prep)(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss), enum mg_tcp_state want,
+/* RST handling in a synchronized state, reached by `prep` (RFC 5961 3.2): out of the
+ * window ignored, in it but not exact a challenge ACK, exact a reset. want_err is the
+ * error the application then sees; < 0 when prep closed the socket, so that the layer
+ * owns it and frees it on the reset. */
+static void rst_in_state(void (*prep)(struct mg_tcp_sock *s, const struct fixture *fx), enum mg_tcp_state want,
                          uint32_t rcv_nxt, int want_err) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
-    prep(s, lport, iss);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
+    prep(s, &fx);
     th_drain();
-    CU_ASSERT_FATAL(mg_tcp_sock_state(s) == want);
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
+    CU_ASSERT_FATAL(mg_tcp_sock_state(s) == want); /* allocated still, even when the layer owns it */
     /* Out of window: ignored silently. */
-    th_inject(80, lport, rcv_nxt + 5000000, 0, R, 0, NULL, NULL, 0);
+    th_inject(80, fx.lport, rcv_nxt + 5000000, 0, R, 0, NULL, NULL, 0);
     CU_ASSERT(th_pending() == 0);
     CU_ASSERT(mg_tcp_sock_state(s) == want);
     /* In window, not exact: a challenge ACK. */
     uint64_t ch = mg_tcp_stats(th.tcp)->challenge_acks_sent;
-    th_inject(80, lport, rcv_nxt + 10, 0, R, 0, NULL, NULL, 0);
+    th_inject(80, fx.lport, rcv_nxt + 10, 0, R, 0, NULL, NULL, 0);
     struct th_sent a;
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.flags == A && a.tcp.ack == rcv_nxt);
     CU_ASSERT(mg_tcp_stats(th.tcp)->challenge_acks_sent == ch + 1);
     CU_ASSERT(mg_tcp_sock_state(s) == want);
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
     /* Exact: the connection is reset. */
-    th_inject(80, lport, rcv_nxt, 0, R, 0, NULL, NULL, 0);
+    th_inject(80, fx.lport, rcv_nxt, 0, R, 0, NULL, NULL, 0);
     CU_ASSERT(th_pending() == 0);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
     if (want_err >= 0) {
@@ -390,110 +415,77 @@ static void rst_in_state(void (*prep)(struct mg_tcp_sock *s, uint16_t lport, uin
     th_teardown();
 }
 
-static void prep_none(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss) {
+static void prep_none(struct mg_tcp_sock *s, const struct fixture *fx) {
     (void)s;
-    (void)lport;
-    (void)iss;
+    (void)fx;
 }
-static void prep_fin_wait_1(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss) {
-    (void)lport;
-    (void)iss;
+static void prep_fin_wait_1(struct mg_tcp_sock *s, const struct fixture *fx) {
+    (void)fx;
     mg_tcp_close(s);
 }
-static void prep_fin_wait_2(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss) {
+static void prep_fin_wait_2(struct mg_tcp_sock *s, const struct fixture *fx) {
     mg_tcp_close(s);
-    th_inject(80, lport, 1001, iss + 2, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx->lport, 1001, fx->iss + 2, A, 60000, NULL, NULL, 0);
 }
-static void prep_close_wait(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss) {
+static void prep_close_wait(struct mg_tcp_sock *s, const struct fixture *fx) {
     (void)s;
-    th_inject(80, lport, 1001, iss + 1, F | A, 60000, NULL, NULL, 0);
+    th_inject(80, fx->lport, 1001, fx->iss + 1, F | A, 60000, NULL, NULL, 0);
 }
-static void prep_last_ack(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss) {
-    th_inject(80, lport, 1001, iss + 1, F | A, 60000, NULL, NULL, 0);
+static void prep_last_ack(struct mg_tcp_sock *s, const struct fixture *fx) {
+    th_inject(80, fx->lport, 1001, fx->iss + 1, F | A, 60000, NULL, NULL, 0);
     mg_tcp_close(s);
 }
-static void prep_closing(struct mg_tcp_sock *s, uint16_t lport, uint32_t iss) {
+static void prep_closing(struct mg_tcp_sock *s, const struct fixture *fx) {
     mg_tcp_close(s);
-    th_inject(80, lport, 1001, iss + 1, F | A, 60000, NULL, NULL, 0);
+    th_inject(80, fx->lport, 1001, fx->iss + 1, F | A, 60000, NULL, NULL, 0);
 }
 
-/* The states reached after close() have no handle: check with the connection count. */
-static struct mg_tcp_sock *g_closed_sock;
 static void test_rst_established(void) {
     rst_in_state(prep_none, MG_TCP_ESTABLISHED, 1001, ECONNRESET);
 }
 static void test_rst_close_wait(void) {
     rst_in_state(prep_close_wait, MG_TCP_CLOSE_WAIT, 1002, ECONNRESET);
 }
-
-static void rst_after_close(void (*prep)(struct mg_tcp_sock *, uint16_t, uint32_t), enum mg_tcp_state want,
-                            uint32_t rcv_nxt) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
-    g_closed_sock = s;
-    prep(s, lport, iss);
-    th_drain();
-    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
-    CU_ASSERT(mg_tcp_sock_state(s) == want); /* still allocated: the layer owns it */
-    th_inject(80, lport, rcv_nxt + 5000000, 0, R, 0, NULL, NULL, 0);
-    CU_ASSERT(th_pending() == 0);
-    th_inject(80, lport, rcv_nxt + 10, 0, R, 0, NULL, NULL, 0);
-    struct th_sent a;
-    CU_ASSERT_FATAL(th_pop(&a));
-    CU_ASSERT(a.tcp.flags == A && a.tcp.ack == rcv_nxt);
-    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
-    th_inject(80, lport, rcv_nxt, 0, R, 0, NULL, NULL, 0);
-    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
-    th_teardown();
-}
+/* The states reached after close(): the application no longer holds the socket. */
 static void test_rst_fin_wait_1(void) {
-    rst_after_close(prep_fin_wait_1, MG_TCP_FIN_WAIT_1, 1001);
+    rst_in_state(prep_fin_wait_1, MG_TCP_FIN_WAIT_1, 1001, -1);
 }
 static void test_rst_fin_wait_2(void) {
-    rst_after_close(prep_fin_wait_2, MG_TCP_FIN_WAIT_2, 1001);
+    rst_in_state(prep_fin_wait_2, MG_TCP_FIN_WAIT_2, 1001, -1);
 }
 static void test_rst_last_ack(void) {
-    rst_after_close(prep_last_ack, MG_TCP_LAST_ACK, 1002);
+    rst_in_state(prep_last_ack, MG_TCP_LAST_ACK, 1002, -1);
 }
 static void test_rst_closing(void) {
-    rst_after_close(prep_closing, MG_TCP_CLOSING, 1002);
+    rst_in_state(prep_closing, MG_TCP_CLOSING, 1002, -1);
 }
 
 static void test_rst_time_wait(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     mg_tcp_close(s);
-    th_inject(80, lport, 1001, iss + 2, F | A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 2, F | A, 60000, NULL, NULL, 0);
     th_drain();
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_TIME_WAIT);
-    th_inject(80, lport, 1002, 0, R, 0, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1002, 0, R, 0, NULL, NULL, 0);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
     th_teardown();
 }
 
 static void test_syn_in_established_challenge(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
-    th_inject(80, lport, 1005, 0, S, 60000, NULL, NULL, 0); /* in window */
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
+    th_inject(80, fx.lport, 1005, 0, S, 60000, NULL, NULL, 0); /* in window */
     struct th_sent a;
     CU_ASSERT_FATAL(th_pop(&a));
-    CU_ASSERT(a.tcp.flags == A && a.tcp.seq == iss + 1 && a.tcp.ack == 1001);
-    th_inject(80, lport, 77, 0, S, 60000, NULL, NULL, 0); /* out of window */
+    CU_ASSERT(a.tcp.flags == A && a.tcp.seq == fx.iss + 1 && a.tcp.ack == 1001);
+    th_inject(80, fx.lport, 77, 0, S, 60000, NULL, NULL, 0); /* out of window */
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.flags == A && a.tcp.ack == 1001);
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_ESTABLISHED);
     CU_ASSERT(mg_tcp_stats(th.tcp)->challenge_acks_sent >= 1);
     /* An ACK for data never sent: dropped with an ACK. */
-    th_inject(80, lport, 1001, iss + 1000, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 1000, A, 60000, NULL, NULL, 0);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.flags == A && a.tcp.ack == 1001);
     CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_BAD_ACK] == 1);
@@ -512,10 +504,7 @@ static void test_syn_retransmit_timeout(void) {
     CU_ASSERT_FATAL(th_pop(&syn));
     uint64_t rto = MG_NS_PER_S;
     for (int i = 0; i < 6; i++) {
-        th_advance(rto - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&again));
+        expect_segment_after(rto, &again);
         CU_ASSERT(again.tcp.flags == S && again.tcp.seq == syn.tcp.seq);
         rto = rto * 2 > 60 * MG_NS_PER_S ? 60 * MG_NS_PER_S : rto * 2;
     }
@@ -534,24 +523,18 @@ static void few_retries(struct mg_config *cfg) {
 }
 
 static void test_data_retransmit_backoff(void) {
-    th_setup(few_retries);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, few_retries, 60000, NULL);
     /* The handshake took 0 ns: SRTT 0, RTO = the 200 ms minimum. */
     send_bytes(s, 100, 1);
     struct th_sent d;
     CU_ASSERT_FATAL(th_pop(&d));
-    CU_ASSERT(d.len == 100 && d.tcp.seq == iss + 1);
+    CU_ASSERT(d.len == 100 && d.tcp.seq == fx.iss + 1);
     uint64_t rto = 200 * MG_NS_PER_MS;
     for (int i = 0; i < 3; i++) {
         rto *= 2;
-        th_advance(rto / 2 - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&d));
-        CU_ASSERT(d.len == 100 && d.tcp.seq == iss + 1);
+        expect_segment_after(rto / 2, &d);
+        CU_ASSERT(d.len == 100 && d.tcp.seq == fx.iss + 1);
         CU_ASSERT(d.payload[0] == 1 && d.payload[99] == 100);
     }
     CU_ASSERT(mg_tcp_stats(th.tcp)->retransmits == 3);
@@ -569,11 +552,8 @@ static void test_data_retransmit_backoff(void) {
  * a retransmission timeout resent one segment from snd_una that also carried bytes
  * never sent before (Nagle held them), moving snd_nxt past snd_max. */
 static void test_rto_segment_with_unsent_bytes(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     send_bytes(s, 100, 1);
     struct th_sent d;
     CU_ASSERT_FATAL(th_pop(&d));
@@ -582,15 +562,15 @@ static void test_rto_segment_with_unsent_bytes(void) {
     CU_ASSERT(th_pending() == 0);
     th_advance(200 * MG_NS_PER_MS); /* the RTO fires */
     CU_ASSERT_FATAL(th_pop(&d));
-    CU_ASSERT(d.tcp.seq == iss + 1);
+    CU_ASSERT(d.tcp.seq == fx.iss + 1);
     CU_ASSERT(d.len == 100 || d.len == 150);
     th_check(); /* snd_una <= snd_nxt <= snd_max */
     /* The peer acknowledges what it got; everything is then sent exactly once more at most. */
-    th_inject(80, lport, 1001, iss + 1 + d.len, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 1 + d.len, A, 60000, NULL, NULL, 0);
     th_check();
     while (th_pop(&d))
-        CU_ASSERT(SEQ_LEQ(d.tcp.seq + d.len, iss + 151));
-    th_inject(80, lport, 1001, iss + 151, A, 60000, NULL, NULL, 0);
+        CU_ASSERT(SEQ_LEQ(d.tcp.seq + d.len, fx.iss + 151));
+    th_inject(80, fx.lport, 1001, fx.iss + 151, A, 60000, NULL, NULL, 0);
     th_check();
     mg_tcp_abort(s);
     th_teardown();
@@ -599,33 +579,30 @@ static void test_rto_segment_with_unsent_bytes(void) {
 static const struct mg_tcp_opts mss1460 = {.has_mss = true, .mss = 1460};
 
 static void test_fast_retransmit_newreno(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &mss1460, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &mss1460);
     mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     send_bytes(s, 6 * 1460, 0);
     struct th_sent d;
     for (int i = 0; i < 6; i++) {
         CU_ASSERT_FATAL(th_pop(&d));
-        CU_ASSERT(d.tcp.seq == iss + 1 + (uint32_t)i * 1460);
+        CU_ASSERT(d.tcp.seq == fx.iss + 1 + (uint32_t)i * 1460);
     }
-    uint32_t base = iss + 1;
+    uint32_t base = fx.iss + 1;
     /* Segments 1 and 3 lost; 2, 4, 5, 6 arrive: four duplicate ACKs for `base`. */
-    th_inject(80, lport, 1001, base, A, 60000, NULL, NULL, 0);
-    th_inject(80, lport, 1001, base, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, base, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, base, A, 60000, NULL, NULL, 0);
     CU_ASSERT(th_pending() == 0);
-    th_inject(80, lport, 1001, base, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, base, A, 60000, NULL, NULL, 0);
     CU_ASSERT_FATAL(th_pop(&d)); /* third duplicate: fast retransmit */
     CU_ASSERT(d.tcp.seq == base && d.len == 1460);
     CU_ASSERT(mg_tcp_stats(th.tcp)->fast_retransmits == 1);
     /* Partial ACK (covers segments 1 and 2): the next hole goes at once. */
-    th_inject(80, lport, 1001, base + 2 * 1460, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, base + 2 * 1460, A, 60000, NULL, NULL, 0);
     CU_ASSERT_FATAL(th_pop(&d));
     CU_ASSERT(d.tcp.seq == base + 2 * 1460 && d.len == 1460);
     /* Full ACK ends recovery. */
-    th_inject(80, lport, 1001, base + 6 * 1460, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, base + 6 * 1460, A, 60000, NULL, NULL, 0);
     th_check();
     send_bytes(s, 1460, 0);
     CU_ASSERT_FATAL(th_pop(&d));
@@ -637,11 +614,8 @@ static void test_fast_retransmit_newreno(void) {
 /* ------------------------------------------------------------ windows ---- */
 
 static void test_zero_window_persist(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 1000, &mss1460, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 1000, &mss1460);
     mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     send_bytes(s, 3000, 0);
     struct th_sent d;
@@ -652,23 +626,20 @@ static void test_zero_window_persist(void) {
         sent += d.len;
     CU_ASSERT(sent == 1000);
     /* The peer takes it all and closes its window. */
-    th_inject(80, lport, 1001, iss + 1 + 1000, A, 0, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 1 + 1000, A, 0, NULL, NULL, 0);
     CU_ASSERT(th_pending() == 0);
     th_check();
     /* Probes: SEG.SEQ = SND.UNA - 1, no data, at 200, 400, 800 ms intervals. */
     uint64_t iv = 200 * MG_NS_PER_MS;
     for (int i = 0; i < 3; i++) {
-        th_advance(iv - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&d));
-        CU_ASSERT(d.tcp.flags == A && d.tcp.seq == iss + 1000 && d.len == 0);
-        th_inject(80, lport, 1001, iss + 1 + 1000, A, 0, NULL, NULL, 0); /* still closed */
+        expect_segment_after(iv, &d);
+        CU_ASSERT(d.tcp.flags == A && d.tcp.seq == fx.iss + 1000 && d.len == 0);
+        th_inject(80, fx.lport, 1001, fx.iss + 1 + 1000, A, 0, NULL, NULL, 0); /* still closed */
         iv *= 2;
     }
     th_check();
     /* The window opens: data flows again. */
-    th_inject(80, lport, 1001, iss + 1 + 1000, A, 5000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 1 + 1000, A, 5000, NULL, NULL, 0);
     sent = 0;
     while (th_pop(&d))
         sent += d.len;
@@ -678,32 +649,26 @@ static void test_zero_window_persist(void) {
 }
 
 static void test_delayed_ack(void) {
-    th_setup(NULL); /* 40 ms delayed ACK */
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx; /* 40 ms delayed ACK */
+    struct mg_tcp_sock *s = fx_connect(&fx, NULL, 60000, NULL);
     uint8_t data[1460] = {0};
-    th_inject(80, lport, 1001, iss + 1, A, 60000, NULL, data, 1460);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, data, 1460);
     CU_ASSERT(th_pending() == 0);
-    th_advance(40 * MG_NS_PER_MS - 1);
-    CU_ASSERT(th_pending() == 0);
-    th_advance(1);
     struct th_sent a;
-    CU_ASSERT_FATAL(th_pop(&a));
+    expect_segment_after(40 * MG_NS_PER_MS, &a);
     CU_ASSERT(a.tcp.flags == A && a.tcp.ack == 2461);
     /* Every second full segment is acknowledged at once. */
-    th_inject(80, lport, 2461, iss + 1, A, 60000, NULL, data, 1460);
+    th_inject(80, fx.lport, 2461, fx.iss + 1, A, 60000, NULL, data, 1460);
     CU_ASSERT(th_pending() == 0);
-    th_inject(80, lport, 3921, iss + 1, A, 60000, NULL, data, 1460);
+    th_inject(80, fx.lport, 3921, fx.iss + 1, A, 60000, NULL, data, 1460);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == 5381);
     /* Out of order: immediately (a duplicate ACK). */
-    th_inject(80, lport, 5381 + 1460, iss + 1, A, 60000, NULL, data, 1460);
+    th_inject(80, fx.lport, 5381 + 1460, fx.iss + 1, A, 60000, NULL, data, 1460);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == 5381);
     /* Filling the hole: immediately, covering both. */
-    th_inject(80, lport, 5381, iss + 1, A, 60000, NULL, data, 1460);
+    th_inject(80, fx.lport, 5381, fx.iss + 1, A, 60000, NULL, data, 1460);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == 5381 + 2 * 1460);
     th_check();
@@ -712,11 +677,8 @@ static void test_delayed_ack(void) {
 }
 
 static void test_nagle(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     send_bytes(s, 10, 0);
     struct th_sent d;
     CU_ASSERT_FATAL(th_pop(&d)); /* nothing in flight: goes at once */
@@ -724,14 +686,14 @@ static void test_nagle(void) {
     send_bytes(s, 10, 0);
     send_bytes(s, 10, 0);
     CU_ASSERT(th_pending() == 0); /* held: small, and data unacknowledged */
-    th_inject(80, lport, 1001, iss + 11, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 11, A, 60000, NULL, NULL, 0);
     CU_ASSERT_FATAL(th_pop(&d));
-    CU_ASSERT(d.len == 20 && d.tcp.seq == iss + 11);
+    CU_ASSERT(d.len == 20 && d.tcp.seq == fx.iss + 11);
     /* TCP_NODELAY: small writes go at once. */
     CU_ASSERT(mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int)) == 0);
     send_bytes(s, 5, 0);
     CU_ASSERT_FATAL(th_pop(&d));
-    CU_ASSERT(d.len == 5 && d.tcp.seq == iss + 31);
+    CU_ASSERT(d.len == 5 && d.tcp.seq == fx.iss + 31);
     int v = 0;
     socklen_t vl = sizeof(v);
     CU_ASSERT(mg_tcp_getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &vl) == 0 && v == 1);
@@ -740,19 +702,16 @@ static void test_nagle(void) {
 }
 
 static void test_out_of_order_reassembly(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     uint8_t data[600];
     for (int i = 0; i < 600; i++)
         data[i] = (uint8_t)i;
     uint32_t base = 1001;
     /* [200,400) then [300,500) (overlap) then [450,600) then [0,250) then dup [0,100). */
-    th_inject(80, lport, base + 200, iss + 1, A, 60000, NULL, data + 200, 200);
-    th_inject(80, lport, base + 300, iss + 1, A, 60000, NULL, data + 300, 200);
-    th_inject(80, lport, base + 450, iss + 1, A, 60000, NULL, data + 450, 150);
+    th_inject(80, fx.lport, base + 200, fx.iss + 1, A, 60000, NULL, data + 200, 200);
+    th_inject(80, fx.lport, base + 300, fx.iss + 1, A, 60000, NULL, data + 300, 200);
+    th_inject(80, fx.lport, base + 450, fx.iss + 1, A, 60000, NULL, data + 450, 150);
     struct th_sent a;
     int dups = 0;
     while (th_pop(&a)) {
@@ -761,11 +720,11 @@ static void test_out_of_order_reassembly(void) {
     }
     CU_ASSERT(dups == 3);
     th_check();
-    CU_ASSERT(!(ev.events & MG_TCP_EV_READABLE));
-    th_inject(80, lport, base, iss + 1, A, 60000, NULL, data, 250);
+    CU_ASSERT(!(fx.ev.events & MG_TCP_EV_READABLE));
+    th_inject(80, fx.lport, base, fx.iss + 1, A, 60000, NULL, data, 250);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == base + 600);
-    th_inject(80, lport, base, iss + 1, A, 60000, NULL, data, 100); /* old duplicate */
+    th_inject(80, fx.lport, base, fx.iss + 1, A, 60000, NULL, data, 100); /* old duplicate */
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == base + 600);
     th_check();
@@ -792,24 +751,21 @@ static void small_rcvbuf(struct mg_config *cfg) {
 }
 
 static void test_receive_window_and_sws(void) {
-    th_setup(small_rcvbuf);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, small_rcvbuf, 60000, NULL);
     uint8_t data[1460] = {0};
-    th_inject(80, lport, 1001, iss + 1, A, 60000, NULL, data, 1460);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, data, 1460);
     struct th_sent a;
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.window == 4000 - 1460);
-    th_inject(80, lport, 2461, iss + 1, A, 60000, NULL, data, 1460);
+    th_inject(80, fx.lport, 2461, fx.iss + 1, A, 60000, NULL, data, 1460);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.window == 4000 - 2920);
-    th_inject(80, lport, 3921, iss + 1, A, 60000, NULL, data, 1080);
+    th_inject(80, fx.lport, 3921, fx.iss + 1, A, 60000, NULL, data, 1080);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.window == 0);
     /* Beyond the window: dropped, answered with an ACK. */
-    th_inject(80, lport, 5001, iss + 1, A, 60000, NULL, data, 100);
+    th_inject(80, fx.lport, 5001, fx.iss + 1, A, 60000, NULL, data, 100);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == 5001 && a.tcp.window == 0);
     /* Reading one segment opens more than an MSS: a window update goes out. */
@@ -834,19 +790,13 @@ static void short_keepalive(struct mg_config *cfg) {
 }
 
 static void test_keepalive(void) {
-    th_setup(short_keepalive);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
-    th_advance(10 * MG_NS_PER_S - 1);
-    CU_ASSERT(th_pending() == 0);
-    th_advance(1);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, short_keepalive, 60000, NULL);
     struct th_sent p;
-    CU_ASSERT_FATAL(th_pop(&p));
-    CU_ASSERT(p.tcp.flags == A && p.tcp.seq == iss && p.len == 0);
+    expect_segment_after(10 * MG_NS_PER_S, &p);
+    CU_ASSERT(p.tcp.flags == A && p.tcp.seq == fx.iss && p.len == 0);
     /* Answered: idle again for 10 s. */
-    th_inject(80, lport, 1001, iss + 1, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, NULL, 0);
     th_advance(2 * MG_NS_PER_S);
     CU_ASSERT(th_pending() == 0);
     th_advance(8 * MG_NS_PER_S);
@@ -854,7 +804,7 @@ static void test_keepalive(void) {
     for (int i = 0; i < 2; i++) {
         th_advance(2 * MG_NS_PER_S);
         CU_ASSERT_FATAL(th_pop(&p));
-        CU_ASSERT(p.tcp.seq == iss);
+        CU_ASSERT(p.tcp.seq == fx.iss);
     }
     th_advance(2 * MG_NS_PER_S);
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_CLOSED);
@@ -863,27 +813,27 @@ static void test_keepalive(void) {
     th_teardown();
 }
 
-static void test_linger_zero_rst(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    CU_ASSERT(mg_tcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+/* Closes the fixture's connection, which must answer with a RST (no FIN) and be gone. */
+static void close_expecting_reset(struct mg_tcp_sock *s, const struct fixture *fx) {
     mg_tcp_close(s);
     struct th_sent r;
     CU_ASSERT_FATAL(th_pop(&r));
-    CU_ASSERT((r.tcp.flags & R) && r.tcp.seq == iss + 1);
+    CU_ASSERT((r.tcp.flags & R) && r.tcp.seq == fx->iss + 1);
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+}
+
+static void test_linger_zero_rst(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    CU_ASSERT(mg_tcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+    close_expecting_reset(s, &fx);
     th_teardown();
 }
 
 static void test_backlog_full(void) {
     th_setup(NULL);
-    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
-    mg_tcp_bind(l, 0, 7000);
-    mg_tcp_listen(l, 1);
+    struct mg_tcp_sock *l = listen_on(7000, 1);
     th_inject(40000, 7000, 9000, 0, S, 30000, NULL, NULL, 0);
     struct th_sent sa;
     CU_ASSERT_FATAL(th_pop(&sa));
@@ -953,9 +903,7 @@ static void test_bind_reuse(void) {
 
 static void test_time_wait_reuse(void) {
     th_setup(no_delack);
-    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
-    mg_tcp_bind(l, 0, 7000);
-    mg_tcp_listen(l, 8);
+    struct mg_tcp_sock *l = listen_on(7000, 8);
     uint32_t iss;
     struct mg_tcp_sock *c = th_accept(l, 7000, 40000, 100, 60000, NULL, &iss);
     mg_tcp_close(c); /* we close first: TIME-WAIT here */
@@ -973,13 +921,10 @@ static void test_time_wait_reuse(void) {
 }
 
 static void test_orphan_fin_wait_2_timeout(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     mg_tcp_close(s);
-    th_inject(80, lport, 1001, iss + 2, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 2, A, 60000, NULL, NULL, 0);
     th_drain();
     CU_ASSERT(mg_tcp_connection_count(th.tcp) == 1);
     th_advance(60 * MG_NS_PER_S);
@@ -1011,6 +956,16 @@ static void test_bad_segments_counted(void) {
     th_teardown();
 }
 
+/* An ICMP destination unreachable (code) about a segment we sent, quoting its first
+ * 8 bytes: ports and sequence number. */
+static void icmp_unreachable_about(const struct th_sent *sent, uint8_t code) {
+    uint8_t l4[8] = {(uint8_t)(sent->tcp.sport >> 8), (uint8_t)sent->tcp.sport,       (uint8_t)(sent->tcp.dport >> 8),
+                     (uint8_t)sent->tcp.dport,        (uint8_t)(sent->tcp.seq >> 24), (uint8_t)(sent->tcp.seq >> 16),
+                     (uint8_t)(sent->tcp.seq >> 8),   (uint8_t)sent->tcp.seq};
+    struct mg_ipv4_hdr inner = {.hdr_len = 20, .proto = 6, .src = TH_LOCAL_IP, .dst = TH_PEER_IP};
+    mg_tcp_icmp_error(th.tcp, MG_ICMP_DEST_UNREACH, code, &inner, l4, sizeof(l4));
+}
+
 static void test_icmp_and_arp_errors(void) {
     th_setup(NULL);
     struct th_sock_events ev = {0};
@@ -1018,28 +973,13 @@ static void test_icmp_and_arp_errors(void) {
     CU_ASSERT_FATAL(mg_tcp_connect(s, TH_PEER_IP, 80) == 0);
     struct th_sent syn;
     CU_ASSERT_FATAL(th_pop(&syn));
-    uint8_t l4[8] = {(uint8_t)(syn.tcp.sport >> 8),
-                     (uint8_t)syn.tcp.sport,
-                     0,
-                     80,
-                     (uint8_t)(syn.tcp.seq >> 24),
-                     (uint8_t)(syn.tcp.seq >> 16),
-                     (uint8_t)(syn.tcp.seq >> 8),
-                     (uint8_t)syn.tcp.seq};
-    struct mg_ipv4_hdr inner = {.hdr_len = 20, .proto = 6, .src = TH_LOCAL_IP, .dst = TH_PEER_IP};
-    mg_tcp_icmp_error(th.tcp, MG_ICMP_DEST_UNREACH, MG_ICMP_CODE_PORT_UNREACH, &inner, l4, 8);
+    icmp_unreachable_about(&syn, MG_ICMP_CODE_PORT_UNREACH);
     CU_ASSERT(mg_tcp_error(s) == ECONNREFUSED);
     mg_tcp_close(s);
     s = mg_tcp_open(th.tcp, th_record, &ev);
     CU_ASSERT_FATAL(mg_tcp_connect(s, TH_PEER_IP, 80) == 0);
     CU_ASSERT_FATAL(th_pop(&syn));
-    l4[0] = (uint8_t)(syn.tcp.sport >> 8);
-    l4[1] = (uint8_t)syn.tcp.sport;
-    l4[4] = (uint8_t)(syn.tcp.seq >> 24);
-    l4[5] = (uint8_t)(syn.tcp.seq >> 16);
-    l4[6] = (uint8_t)(syn.tcp.seq >> 8);
-    l4[7] = (uint8_t)syn.tcp.seq;
-    mg_tcp_icmp_error(th.tcp, MG_ICMP_DEST_UNREACH, MG_ICMP_CODE_HOST_UNREACH, &inner, l4, 8);
+    icmp_unreachable_about(&syn, MG_ICMP_CODE_HOST_UNREACH);
     CU_ASSERT(mg_tcp_error(s) == EHOSTUNREACH);
     mg_tcp_close(s);
     s = mg_tcp_open(th.tcp, th_record, &ev);
@@ -1052,9 +992,7 @@ static void test_icmp_and_arp_errors(void) {
 
 static void test_syn_ack_retransmit(void) {
     th_setup(NULL);
-    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
-    mg_tcp_bind(l, 0, 7000);
-    mg_tcp_listen(l, 4);
+    struct mg_tcp_sock *l = listen_on(7000, 4);
     th_inject(40000, 7000, 9000, 0, S, 30000, NULL, NULL, 0);
     struct th_sent sa, again;
     CU_ASSERT_FATAL(th_pop(&sa));
@@ -1065,10 +1003,7 @@ static void test_syn_ack_retransmit(void) {
     /* Then on the timer: 1 s, 2 s, ... and the half-open child goes after 6 tries. */
     uint64_t rto = MG_NS_PER_S;
     for (int i = 0; i < 6; i++) {
-        th_advance(rto - 1);
-        CU_ASSERT(th_pending() == 0);
-        th_advance(1);
-        CU_ASSERT_FATAL(th_pop(&again));
+        expect_segment_after(rto, &again);
         CU_ASSERT(again.tcp.flags == (S | A) && again.tcp.seq == sa.tcp.seq);
         rto *= 2;
     }
@@ -1081,15 +1016,12 @@ static void test_syn_ack_retransmit(void) {
 }
 
 static void test_ooo_fin_and_bound(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     /* Data then FIN, arriving FIN first. */
-    th_inject(80, lport, 1011, iss + 1, F | A, 60000, NULL, "world", 5);
+    th_inject(80, fx.lport, 1011, fx.iss + 1, F | A, 60000, NULL, "world", 5);
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_ESTABLISHED);
-    th_inject(80, lport, 1001, iss + 1, A, 60000, NULL, "hello, wor", 10);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, "hello, wor", 10);
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_CLOSE_WAIT);
     th_drain();
     struct mg_buf *b;
@@ -1112,15 +1044,12 @@ static void tiny_ooo(struct mg_config *cfg) {
 }
 
 static void test_ooo_queue_bound(void) {
-    th_setup(tiny_ooo);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, tiny_ooo, 60000, NULL);
     uint8_t d[10] = {0};
-    th_inject(80, lport, 1101, iss + 1, A, 60000, NULL, d, 10);
-    th_inject(80, lport, 1201, iss + 1, A, 60000, NULL, d, 10);
-    th_inject(80, lport, 1301, iss + 1, A, 60000, NULL, d, 10);
+    th_inject(80, fx.lport, 1101, fx.iss + 1, A, 60000, NULL, d, 10);
+    th_inject(80, fx.lport, 1201, fx.iss + 1, A, 60000, NULL, d, 10);
+    th_inject(80, fx.lport, 1301, fx.iss + 1, A, 60000, NULL, d, 10);
     CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_OOO_FULL] == 1);
     th_check();
     mg_tcp_abort(s);
@@ -1128,20 +1057,17 @@ static void test_ooo_queue_bound(void) {
 }
 
 static void test_paws(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
     struct mg_tcp_opts o = {.has_mss = true, .mss = 1460, .has_timestamp = true, .ts_val = 5000};
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &o, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &o);
     struct mg_tcp_opts t = {.has_timestamp = true, .ts_val = 5001, .ts_ecr = 1};
-    th_inject(80, lport, 1001, iss + 1, A, 60000, &t, "ab", 2);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, &t, "ab", 2);
     struct th_sent a;
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == 1003 && a.tcp.opts.has_timestamp && a.tcp.opts.ts_ecr == 5001);
     /* An old timestamp: dropped (PAWS), answered with an ACK, data not taken. */
     t.ts_val = 4000;
-    th_inject(80, lport, 1003, iss + 1, A, 60000, &t, "cd", 2);
+    th_inject(80, fx.lport, 1003, fx.iss + 1, A, 60000, &t, "cd", 2);
     CU_ASSERT_FATAL(th_pop(&a));
     CU_ASSERT(a.tcp.ack == 1003);
     CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_OUT_OF_WINDOW] == 1);
@@ -1150,27 +1076,17 @@ static void test_paws(void) {
 }
 
 static void test_close_with_unread_data_resets(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
-    th_inject(80, lport, 1001, iss + 1, A, 60000, NULL, "unread", 6);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
+    th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, NULL, "unread", 6);
     th_drain();
-    mg_tcp_close(s);
-    struct th_sent r;
-    CU_ASSERT_FATAL(th_pop(&r));
-    CU_ASSERT((r.tcp.flags & R) && r.tcp.seq == iss + 1);
-    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
+    close_expecting_reset(s, &fx);
     th_teardown();
 }
 
 static void test_rtt_sets_rto(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &mss1460, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &mss1460);
     mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     /* Three round trips of 150 ms each (each under the RTO of the moment). */
     for (int i = 0; i < 3; i++) {
@@ -1179,7 +1095,7 @@ static void test_rtt_sets_rto(void) {
         CU_ASSERT_FATAL(th_pop(&d));
         th_advance(150 * MG_NS_PER_MS);
         CU_ASSERT(th_pending() == 0);
-        th_inject(80, lport, 1001, d.tcp.seq + 10, A, 60000, NULL, NULL, 0);
+        th_inject(80, fx.lport, 1001, d.tcp.seq + 10, A, 60000, NULL, NULL, 0);
     }
     send_bytes(s, 10, 0);
     struct th_sent d;
@@ -1190,24 +1106,21 @@ static void test_rtt_sets_rto(void) {
     CU_ASSERT(th_pending() == 0);
     th_advance(100 * MG_NS_PER_MS);
     CU_ASSERT_FATAL(th_pop(&d));
-    CU_ASSERT(d.len == 10 && d.tcp.seq == iss + 31);
+    CU_ASSERT(d.len == 10 && d.tcp.seq == fx.iss + 31);
     mg_tcp_abort(s);
     th_teardown();
 }
 
 static void test_challenge_ack_rate_limit(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, NULL, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
     for (int i = 0; i < 1100; i++)
-        th_inject(80, lport, 1001 + 1 + (uint32_t)i, 0, R, 0, NULL, NULL, 0);
+        th_inject(80, fx.lport, 1001 + 1 + (uint32_t)i, 0, R, 0, NULL, NULL, 0);
     CU_ASSERT(th_pending() == 1000);
     CU_ASSERT(mg_tcp_stats(th.tcp)->challenge_acks_sent == 1000);
     th_drain();
     th_advance(MG_NS_PER_S);
-    th_inject(80, lport, 1005, 0, R, 0, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1005, 0, R, 0, NULL, NULL, 0);
     CU_ASSERT(th_pending() == 1);
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_ESTABLISHED);
     mg_tcp_abort(s);
@@ -1215,11 +1128,8 @@ static void test_challenge_ack_rate_limit(void) {
 }
 
 static void test_persist_unanswered_times_out(void) {
-    th_setup(few_retries); /* 3 retries */
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 0, &mss1460, &ev, &iss, &lport); /* window 0 from the start */
+    struct fixture fx;                                                 /* 3 retries */
+    struct mg_tcp_sock *s = fx_connect(&fx, few_retries, 0, &mss1460); /* window 0 from the start */
     send_bytes(s, 100, 0);
     CU_ASSERT(th_pending() == 0);
     uint64_t iv = 200 * MG_NS_PER_MS;
@@ -1227,7 +1137,7 @@ static void test_persist_unanswered_times_out(void) {
         th_advance(iv);
         struct th_sent p;
         CU_ASSERT_FATAL(th_pop(&p));
-        CU_ASSERT(p.len == 0 && p.tcp.seq == iss);
+        CU_ASSERT(p.len == 0 && p.tcp.seq == fx.iss);
         iv *= 2;
     }
     CU_ASSERT(mg_tcp_error(s) == 0);
@@ -1241,17 +1151,12 @@ static void test_persist_unanswered_times_out(void) {
  * passing in between: nothing crashes, the invariants always hold, every buffer
  * comes back. Seeded, so a failure reproduces. */
 static void test_random_segments(void) {
-    th_setup(NULL);
     uint64_t seed = 12345;
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
     struct mg_tcp_opts o = {
         .has_mss = true, .mss = 1000, .has_wscale = true, .wscale = 2, .has_timestamp = true, .ts_val = 100};
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &o, &ev, &iss, &lport);
-    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
-    mg_tcp_bind(l, 0, 7000);
-    mg_tcp_listen(l, 8);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, NULL, 60000, &o);
+    struct mg_tcp_sock *l = listen_on(7000, 8);
     uint8_t payload[1500];
     memset(payload, 0xab, sizeof(payload));
     static const uint8_t flag_sets[] = {A, A, A, A | P, A | F, S, S | A, R, R | A, F, 0, A | S | F, A | R};
@@ -1260,9 +1165,9 @@ static void test_random_segments(void) {
         uint32_t r = (uint32_t)(seed >> 33);
         uint8_t flags = flag_sets[r % sizeof(flag_sets)];
         uint32_t seq = 1001 + (r >> 4) % 200000 - 100000 / 2;
-        uint32_t ack = iss + 1 + (r >> 8) % 40000 - 20000 / 2;
+        uint32_t ack = fx.iss + 1 + (r >> 8) % 40000 - 20000 / 2;
         uint32_t len = (r >> 12) % 4 == 0 ? (r >> 14) % 1400 : 0;
-        uint16_t dport = (r >> 20) % 8 == 0 ? 7000 : lport;
+        uint16_t dport = (r >> 20) % 8 == 0 ? 7000 : fx.lport;
         struct mg_tcp_opts to = {.has_timestamp = (r >> 24) % 4 != 0, .ts_val = 100 + (uint32_t)i - (r >> 25) % 50};
         th_inject(80, dport, seq, ack, flags, (uint16_t)(r >> 3), &to, payload, len);
         if (i % 7 == 0) {
@@ -1329,11 +1234,8 @@ static void test_ephemeral_ports(void) {
 }
 
 static void test_zero_copy_transmit(void) {
-    th_setup(no_delack);
-    struct th_sock_events ev = {0};
-    uint32_t iss;
-    uint16_t lport;
-    struct mg_tcp_sock *s = th_connect(80, 1000, 60000, &mss1460, &ev, &iss, &lport);
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &mss1460);
     send_bytes(s, 10, 0); /* in flight: Nagle holds what follows */
     struct th_sent d;
     CU_ASSERT_FATAL(th_pop(&d));
@@ -1345,7 +1247,7 @@ static void test_zero_copy_transmit(void) {
     CU_ASSERT(mg_tcp_send(s, b, 100) == 400); /* bytes [100, 500) */
     mg_buf_free(b);                           /* only TCP holds it now */
     CU_ASSERT(th_pending() == 0);
-    th_inject(80, lport, 1001, iss + 11, A, 60000, NULL, NULL, 0);
+    th_inject(80, fx.lport, 1001, fx.iss + 11, A, 60000, NULL, NULL, 0);
     CU_ASSERT(th_pending() == 1);
     CU_ASSERT(mg_tcp_stats(th.tcp)->payload_copies == copies); /* sent in place */
     /* The capture device still holds that frame: the retransmission must copy. */
@@ -1353,7 +1255,7 @@ static void test_zero_copy_transmit(void) {
     CU_ASSERT(mg_tcp_stats(th.tcp)->payload_copies == copies + 400);
     for (int k = 0; k < 2; k++) {
         CU_ASSERT_FATAL(th_pop(&d));
-        CU_ASSERT(d.len == 400 && d.tcp.seq == iss + 11);
+        CU_ASSERT(d.len == 400 && d.tcp.seq == fx.iss + 11);
         for (int i = 0; i < 400; i++)
             CU_ASSERT_FATAL(d.payload[i] == (uint8_t)((i + 100) * 3));
     }
@@ -1369,9 +1271,7 @@ static void test_zero_copy_transmit(void) {
 
 static void test_wscale_clamped(void) {
     th_setup(no_delack);
-    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
-    mg_tcp_bind(l, 0, 7000);
-    mg_tcp_listen(l, 4);
+    struct mg_tcp_sock *l = listen_on(7000, 4);
     struct mg_tcp_opts o = {.has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 15};
     uint32_t iss;
     struct mg_tcp_sock *c = th_accept(l, 7000, 40000, 100, 1, &o, &iss);
@@ -1379,6 +1279,65 @@ static void test_wscale_clamped(void) {
     CU_ASSERT(c->snd_wnd == 1u << 14);
     mg_tcp_abort(c);
     mg_tcp_close(l);
+    th_teardown();
+}
+
+static void table_of_256(struct mg_config *cfg) {
+    cfg->tcp_max_connections = 256; /* the smallest connection table: 256 chains */
+}
+
+static uint32_t longest_chain(enum tcp_table t) {
+    const struct tcp_hash *h = &th.tcp->tables[t];
+    uint32_t longest = 0;
+    for (uint32_t i = 0; i <= h->mask; i++) {
+        uint32_t n = 0;
+        for (const struct mg_tcp_sock *c = h->chains[i]; c; c = c->hash_next[t])
+            n++;
+        longest = n > longest ? n : longest;
+    }
+    return longest;
+}
+
+/* Enough sockets that every table has chains shared by several: after every other one
+ * leaves (from anywhere in its chains), each table still finds exactly those left. */
+static void test_tables_with_shared_chains(void) {
+    th_setup(table_of_256);
+    enum { LISTENERS = 40, CONNS = 200 };
+    struct mg_tcp_sock *lis[LISTENERS], *conn[CONNS];
+    uint16_t conn_port[CONNS];
+    struct th_sock_events ev = {0};
+    for (int i = 0; i < LISTENERS; i++)
+        lis[i] = listen_on((uint16_t)(20000 + i), 1);
+    for (int i = 0; i < CONNS; i++)
+        conn[i] = th_connect((uint16_t)(1000 + i), 1000, 60000, NULL, &ev, NULL, &conn_port[i]);
+    CU_ASSERT(longest_chain(TCP_TABLE_CONN) >= 2);
+    CU_ASSERT(longest_chain(TCP_TABLE_LISTEN) >= 2);
+    CU_ASSERT(longest_chain(TCP_TABLE_BIND) >= 2);
+    th_check();
+    for (int i = 1; i < LISTENERS; i += 2)
+        mg_tcp_close(lis[i]);
+    for (int i = 1; i < CONNS; i += 2)
+        mg_tcp_abort(conn[i]);
+    th_drain();
+    th_check();
+    for (int i = 0; i < LISTENERS; i++) {
+        struct mg_tcp_sock *found = tcp_listen_lookup(th.tcp, TH_LOCAL_IP, (uint16_t)(20000 + i));
+        CU_ASSERT(found == (i % 2 ? NULL : lis[i]));
+        /* The bind table agrees: a port is free again exactly when its listener left. */
+        struct mg_tcp_sock *b = mg_tcp_open(th.tcp, NULL, NULL);
+        CU_ASSERT(mg_tcp_bind(b, 0, (uint16_t)(20000 + i)) == (i % 2 ? 0 : -EADDRINUSE));
+        mg_tcp_close(b);
+    }
+    for (int i = 0; i < CONNS; i++) {
+        struct mg_tcp_sock *found =
+            tcp_conn_lookup(th.tcp, TH_LOCAL_IP, conn_port[i], TH_PEER_IP, (uint16_t)(1000 + i));
+        CU_ASSERT(found == (i % 2 ? NULL : conn[i]));
+    }
+    for (int i = 0; i < CONNS; i += 2)
+        mg_tcp_abort(conn[i]);
+    for (int i = 0; i < LISTENERS; i += 2)
+        mg_tcp_close(lis[i]);
+    CU_ASSERT(mg_tcp_connection_count(th.tcp) == 0);
     th_teardown();
 }
 
@@ -1431,6 +1390,7 @@ static const struct mg_test_case cases[] = {
     {"ephemeral ports", test_ephemeral_ports},
     {"zero-copy transmit in place", test_zero_copy_transmit},
     {"window scale clamped to 14", test_wscale_clamped},
+    {"tables with shared chains", test_tables_with_shared_chains},
     {NULL, NULL},
 };
 

@@ -19,9 +19,7 @@ static struct mg_clock test_clock;
 static const struct timespec zero_timeout = {0, 0};
 
 static struct mg_rt *setup(void) {
-    mg_clock_init_manual(&test_clock, MG_NS_PER_S);
-    struct pipe_options opts = {.advance_clock = &test_clock};
-    struct mg_rt *rt = pipe_rt_create(&pipe_libos, &opts, &test_clock);
+    struct mg_rt *rt = pipe_rt_create_manual(&pipe_libos, NULL, &test_clock);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
     return rt;
 }

@@ -57,7 +57,7 @@ static void test_known_answers(void) {
     CU_ASSERT_EQUAL(mg_cksum_finish(0x12345), 0xdcb9); /* 0x2345 + 1 = 0x2346, ~ = 0xdcb9 */
 }
 
-/* Every length 0..300 (covering the 32-, 8-, 4-, 2- and 1-byte tails) at an even
+/* Every length 0..300 (covering the 64-byte blocks and the 8-, 4-, 2- and 1-byte tails) at an even
  * and an odd start address, on random and on all-0xff bytes (maximal carries). */
 static void test_matches_reference(void) {
     struct mg_rand r;
@@ -75,6 +75,26 @@ static void test_matches_reference(void) {
             }
         }
     }
+}
+
+/* Buffers far longer than a frame (the bulk loop works in 256 KiB chunks of 64-byte
+ * blocks): all-0xff bytes, the largest carries, and random bytes, at lengths around
+ * the chunk edges and at an odd start. */
+static void test_large_buffers(void) {
+    enum { MAX = (1 << 20) + 130 };
+    uint8_t *buf = malloc(MAX + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+    struct mg_rand r;
+    mg_rand_seed(&r, 4096);
+    const size_t lens[] = {64, 127, 4096 + 63, (1u << 18) - 1, 1u << 18, (1u << 18) + 65, 3u << 18, MAX - 1, MAX};
+    for (int pattern = 0; pattern < 2; pattern++) {
+        for (size_t i = 0; i <= MAX; i++)
+            buf[i] = pattern ? 0xff : (uint8_t)mg_rand_u32(&r);
+        for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+            for (size_t start = 0; start < 2 && lens[k] + start <= MAX; start++)
+                CU_ASSERT_EQUAL(mg_cksum_add(0, buf + start, lens[k]), reference_sum(buf + start, lens[k]));
+    }
+    free(buf);
 }
 
 /* Summing a buffer in pieces (all but the last of even length, any start
@@ -236,6 +256,7 @@ int wire_register_cksum_suite(void) {
     if (!CU_add_test(s, "known_answers", test_known_answers) ||
         !CU_add_test(s, "matches_reference_all_lengths", test_matches_reference) ||
         !CU_add_test(s, "chunked_equals_whole", test_chunked_equals_whole) ||
+        !CU_add_test(s, "large_buffers", test_large_buffers) ||
         !CU_add_test(s, "pseudo_header", test_pseudo_header) ||
         !CU_add_test(s, "l4_cksum_roundtrip", test_l4_cksum_roundtrip) ||
         !CU_add_test(s, "incremental_update_10000", test_incremental_update))

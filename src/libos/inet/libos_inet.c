@@ -65,6 +65,24 @@ static int open_configured_device(const struct mg_config *cfg, struct mg_netdev 
     return rc;
 }
 
+/* With margay.fault set, the fault model stands between the device and the stack
+ * (drivers/netdev_open.h); the capture tap, if any, goes outside it, so a capture
+ * shows what the stack itself sent and received. */
+static int wrap_faults(struct mg_inet_libos *lib, struct mg_rt *rt) {
+    const struct mg_config *cfg = mg_rt_config(rt);
+    if (!mg_config_fault_enabled(cfg))
+        return 0;
+    char err[320];
+    int rc = mg_netdev_wrap_faults(cfg, mg_rt_clock(rt), mg_rand_u64(mg_rt_rand(rt)), !lib->owns_dev, &lib->dev, err,
+                                   sizeof(err));
+    if (rc) {
+        MG_ERROR("inet", "%s", err);
+        return rc;
+    }
+    lib->owns_dev = true; /* the wrapper is ours; it leaves a borrowed device alone */
+    return 0;
+}
+
 /* With margay.capture (or DEMI_CAPTURE) set, every frame in and out of the device is
  * recorded to that pcapng file; otherwise the device is used bare, at no cost. */
 static int wrap_capture(struct mg_inet_libos *lib, const struct mg_config *cfg, struct mg_clock *clock) {
@@ -124,7 +142,9 @@ static int inet_init(struct mg_rt *rt, void *arg, void **state_out) {
         }
         lib->owns_dev = true;
     }
-    rc = wrap_capture(lib, mg_rt_config(rt), mg_rt_clock(rt));
+    rc = wrap_faults(lib, rt);
+    if (rc == 0)
+        rc = wrap_capture(lib, mg_rt_config(rt), mg_rt_clock(rt));
     if (rc) {
         lib_free(lib, 0);
         return rc;

@@ -301,6 +301,24 @@ static void note_stream_error(struct mg_posix_sock *s, int err) {
         s->stream_err = err;
 }
 
+/* What a push or pop loop does next after its send or receive failed. */
+enum io_next {
+    IO_WAIT,   /* no room or no data in the kernel: wait for epoll */
+    IO_RETRY,  /* interrupted: try the same op again */
+    IO_FAILED, /* the head op failed, and the stream with it if it is one */
+};
+
+static enum io_next io_failed(struct mg_posix_state *st, struct mg_posix_sock *s, struct mg_posix_oplist *ops,
+                              int err) {
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return IO_WAIT;
+    if (err == EINTR)
+        return IO_RETRY;
+    note_stream_error(s, err);
+    fail_op(st, oplist_take_head(ops), err);
+    return IO_FAILED;
+}
+
 static int progress_pushes(struct mg_posix_state *st, struct mg_posix_sock *s) {
     int done = 0;
     struct mg_op *op;
@@ -321,14 +339,10 @@ static int progress_pushes(struct mg_posix_state *st, struct mg_posix_sock *s) {
                 n = send(s->fd, data + off, len - off, MSG_NOSIGNAL);
         }
         if (n < 0) {
-            int err = errno;
-            if (err == EAGAIN || err == EWOULDBLOCK)
+            enum io_next next = io_failed(st, s, &s->pushes, errno);
+            if (next == IO_WAIT)
                 break;
-            if (err == EINTR)
-                continue;
-            note_stream_error(s, err);
-            fail_op(st, oplist_take_head(&s->pushes), err);
-            done++;
+            done += next == IO_FAILED;
             continue;
         }
         st->stats.tx_bytes += (uint64_t)n;
@@ -386,14 +400,10 @@ static int progress_pops(struct mg_posix_state *st, struct mg_posix_sock *s) {
         else
             n = recv(s->fd, st->rx_scratch, sizeof(st->rx_scratch), 0);
         if (n < 0) {
-            int err = errno;
-            if (err == EAGAIN || err == EWOULDBLOCK)
+            enum io_next next = io_failed(st, s, &s->pops, errno);
+            if (next == IO_WAIT)
                 break;
-            if (err == EINTR)
-                continue;
-            note_stream_error(s, err);
-            fail_op(st, oplist_take_head(&s->pops), err);
-            done++;
+            done += next == IO_FAILED;
             continue;
         }
         /* n == 0 on a stream is end of stream: a zero-length array, and so for every
