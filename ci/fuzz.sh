@@ -7,11 +7,11 @@
 #   ci/fuzz.sh [BUILD_DIR]            (default: build-fuzz in the source tree)
 # Environment:
 #   FUZZ_SECONDS        time for the stack and tcp_sm targets (default 60)
-#   FUZZ_SHORT_SECONDS  time for the wire, config and capture-reader targets (default 25)
+#   FUZZ_SHORT_SECONDS  time for the wire, config and capture-reader targets (default 60)
 #   FUZZ_TARGETS        which targets (default: all)
 #   FUZZ_WORK_DIR       where grown corpora and crash artifacts go (default BUILD_DIR/fuzz-work)
 #   CC                  a clang (default clang), or afl-clang-fast is NOT for this script
-# Takes about 6 minutes with the defaults, plus the build. (pcap_reader needs libpcap:
+# Takes about 10 minutes with the defaults (a minute a target), plus the build. (pcap_reader needs libpcap:
 # without it, it is left out.)
 set -eu
 
@@ -21,7 +21,7 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
 export ASAN_OPTIONS
 BUILD=${1:-$SRC/build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-FUZZ_SHORT_SECONDS=${FUZZ_SHORT_SECONDS:-25}
+FUZZ_SHORT_SECONDS=${FUZZ_SHORT_SECONDS:-60}
 WORK=${FUZZ_WORK_DIR:-$BUILD/fuzz-work}
 TARGETS=${FUZZ_TARGETS:-"wire_eth wire_arp wire_ipv4 wire_icmp wire_udp wire_tcp config pcap_reader stack tcp_sm"}
 : "${MARGAY_TESTDATA:=}"

@@ -27,8 +27,8 @@ for spec in "${builds[@]}"; do
   fi
   grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$dir/check.out" | sed "s|^|  $(basename "$dir") |"
 done
-# Coverage-guided fuzzing for a bounded time (about a minute for each stack target,
-# 25 s for each parser): a crash fails the suite and prints its reproducer.
+# Coverage-guided fuzzing for a bounded time (about a minute for each of the ten
+# targets): a crash fails the suite and prints its reproducer.
 echo "== fuzzing (ci/fuzz.sh)"
 if "$top/ci/fuzz.sh" "$top/build-fuzz" >"$top/build-fuzz.out" 2>&1; then
   grep -E 'exec/s|execs per second|^fuzz' "$top/build-fuzz.out" | tail -12
