@@ -28,7 +28,7 @@ FUZZ_WRAP = -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=fr
 FUZZ_STACK_LINK = $(FUZZ_LINK) $(FUZZ_WRAP)
 
 noinst_HEADERS += fuzz/fuzz_common.h fuzz/stack_harness.h fuzz/arena.h
-EXTRA_DIST += fuzz/make-corpora.py fuzz/corpus fuzz/regressions doc/fuzzing.md ci/fuzz.sh ci/fuzz-coverage.sh \
+EXTRA_DIST += fuzz/make-corpora.py fuzz/grow-corpora.sh fuzz/corpus fuzz/regressions doc/fuzzing.md ci/fuzz.sh ci/fuzz-coverage.sh \
 	fuzz/replay-corpora.sh fuzz/determinism.sh fuzz/coverage-ignore.txt
 
 # wire_eth: the Ethernet parser
