@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/random.h"
 
 void mg_sim_options_init(struct mg_sim_options *o) {
@@ -20,11 +21,20 @@ void mg_sim_options_init(struct mg_sim_options *o) {
     o->random.max_loss = 0.3;
 }
 
+static void stack_config_free(struct mg_sim_stack_config *p) {
+    free(p->yaml);
+    free(p->source);
+    memset(p, 0, sizeof(*p));
+}
+
 void mg_sim_options_free(struct mg_sim_options *o) {
     for (unsigned i = 0; i < o->sc.nprocs; i++)
         for (int a = 0; a < o->sc.procs[i].argc; a++)
             free(o->sc.procs[i].argv[a]);
     o->sc.nprocs = 0;
+    for (unsigned i = 0; i < o->sc.nstack_config; i++)
+        stack_config_free(&o->sc.stack_config[i]);
+    o->sc.nstack_config = 0;
 }
 
 int mg_sim_parse_duration(const char *s, uint64_t *ns) {
@@ -145,6 +155,130 @@ bad:
     return -EINVAL;
 }
 
+/* ---- stack configuration for every host ---- */
+
+/* What the scenario's stack configuration may not set, because the simulator sets
+ * it on every host itself (refused rather than silently overridden); NULL if
+ * nothing. The pieces are applied over the defaults with the libOS and device names
+ * replaced by a value no key can set, so that setting them to their defaults shows. */
+static const char *simulator_owned(const struct mg_sim_scenario *sc) {
+    static const char unset[] = "\x01";
+    struct mg_config cfg;
+    mg_config_defaults(&cfg);
+    snprintf(cfg.libos, sizeof(cfg.libos), "%s", unset);
+    snprintf(cfg.netdev, sizeof(cfg.netdev), "%s", unset);
+    char err[256];
+    const char *what = NULL;
+    if (mg_sim_stack_config_apply(sc, &cfg, err, sizeof(err)) < 0)
+        what = "it does not load"; /* not reached: checked over the plain defaults first */
+    else if (strcmp(cfg.libos, unset) || strcmp(cfg.netdev, unset))
+        what = "margay.libos and margay.netdev are the simulator's: every host runs the inet libOS on its link";
+    else if (cfg.local_ipv4_addr || cfg.ipv4_netmask || cfg.local_link_addr_set)
+        what = "addresses are the simulator's: host i is 10.0.0.(i+1)/24 with MAC 02:00:00:00:00:(i+1)";
+    else if (cfg.seed_set)
+        what = "margay.seed is the simulator's: the run's seed decides every host's";
+    else if (cfg.capture_path[0])
+        what = "margay.capture: use --pcap PREFIX (one capture per link)";
+    else if (mg_config_fault_enabled(&cfg))
+        what = "margay.fault: use the scenario's fault options (--loss, --burst, ...)";
+    mg_config_free(&cfg);
+    return what;
+}
+
+/* Appends one piece (taking ownership of yaml and source) and checks the pieces so far
+ * load, so a mistake is reported once, when the scenario is read. */
+static int add_stack_config(struct mg_sim_options *o, char *yaml, size_t len, char *source, char *err, size_t errlen) {
+    if (o->sc.nstack_config == MG_SIM_MAX_STACK_CONFIG) {
+        snprintf(err, errlen, "%s: at most %d pieces of stack configuration", source, MG_SIM_MAX_STACK_CONFIG);
+        free(yaml);
+        free(source);
+        return -EINVAL;
+    }
+    struct mg_sim_stack_config *p = &o->sc.stack_config[o->sc.nstack_config++];
+    *p = (struct mg_sim_stack_config){.yaml = yaml, .len = len, .source = source};
+    struct mg_config cfg;
+    mg_config_defaults(&cfg);
+    int rc = mg_sim_stack_config_apply(&o->sc, &cfg, err, errlen);
+    mg_config_free(&cfg);
+    const char *owned = rc == 0 ? simulator_owned(&o->sc) : NULL;
+    if (owned) {
+        snprintf(err, errlen, "%s: %s", p->source, owned);
+        rc = -EINVAL;
+    }
+    if (rc < 0) {
+        stack_config_free(p);
+        o->sc.nstack_config--;
+    }
+    return rc;
+}
+
+static bool config_key_char(char c) {
+    return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* `stack KEY VALUE` or `stack KEY=VALUE`: one key of the configuration file, dotted
+ * (tcp.retries, tcp_socket_options.nodelay), turned into a YAML document. */
+static int parse_stack_key(struct mg_sim_options *o, const char *v, char *err, size_t errlen) {
+    size_t klen = strcspn(v, "= \t");
+    const char *value = v + klen;
+    while (*value == '=' || *value == ' ' || *value == '\t')
+        value++;
+    bool ok = klen > 0 && *value && v[0] != '.' && v[klen - 1] != '.';
+    for (size_t i = 0; ok && i < klen; i++)
+        ok = config_key_char(v[i]) || (v[i] == '.' && v[i + 1] != '.');
+    if (!ok) {
+        snprintf(err, errlen, "stack '%s': say KEY VALUE with a configuration file key, e.g. tcp.retries 30", v);
+        return -EINVAL;
+    }
+    size_t cap = 3 * klen + strlen(value) + 64;
+    char *yaml = malloc(cap), *source = malloc(strlen(v) + 16);
+    if (!yaml || !source) {
+        free(yaml);
+        free(source);
+        snprintf(err, errlen, "stack: out of memory");
+        return -ENOMEM;
+    }
+    size_t n = 0, depth = 0;
+    for (size_t i = 0, start = 0; i <= klen; i++) {
+        if (i < klen && v[i] != '.')
+            continue;
+        n += (size_t)snprintf(yaml + n, cap - n, "%*s%.*s:%s", (int)(2 * depth), "", (int)(i - start), v + start,
+                              i < klen ? "\n" : " ");
+        depth++;
+        start = i + 1;
+    }
+    n += (size_t)snprintf(yaml + n, cap - n, "%s\n", value);
+    sprintf(source, "stack %s", v);
+    return add_stack_config(o, yaml, n, source, err, errlen);
+}
+
+/* `config FILE`: a margay configuration file for every host, read once. */
+static int parse_stack_file(struct mg_sim_options *o, const char *path, char *err, size_t errlen) {
+    enum { MAX_CONFIG_FILE = 1 << 20 };
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        snprintf(err, errlen, "config %s: %s", path, strerror(e));
+        return -e;
+    }
+    char *yaml = malloc(MAX_CONFIG_FILE + 1);
+    size_t len = yaml ? fread(yaml, 1, MAX_CONFIG_FILE + 1, f) : 0;
+    bool failed = !yaml || ferror(f);
+    fclose(f);
+    if (failed || len > MAX_CONFIG_FILE) {
+        snprintf(err, errlen, "config %s: %s", path, failed ? "cannot read it" : "larger than 1 MiB");
+        free(yaml);
+        return -EINVAL;
+    }
+    char *source = strdup(path);
+    if (!source) {
+        free(yaml);
+        snprintf(err, errlen, "config: out of memory");
+        return -ENOMEM;
+    }
+    return add_stack_config(o, yaml, len, source, err, errlen);
+}
+
 int mg_sim_option(struct mg_sim_options *o, const char *key, const char *v, bool *used, char *err, size_t errlen) {
     struct mg_fault_params *f = &o->sc.fault;
     *used = true;
@@ -175,6 +309,10 @@ int mg_sim_option(struct mg_sim_options *o, const char *key, const char *v, bool
         return parse_proc(o, v, key[0] == 'd', err, errlen);
     } else if (!strcmp(key, "partition")) {
         return parse_partition(o, v, err, errlen);
+    } else if (!strcmp(key, "stack")) {
+        return parse_stack_key(o, v, err, errlen);
+    } else if (!strcmp(key, "config")) {
+        return parse_stack_file(o, v, err, errlen);
     } else if (!strcmp(key, "loss")) {
         rc = parse_prob(v, &f->loss);
     } else if (!strcmp(key, "burst")) {

@@ -62,9 +62,9 @@ struct proc {
     struct host *host;
     bool inited, finished;
     int status;
-    uint64_t deadline_ns; /* of the wait it is blocked in */
-    bool repeat;          /* blocked again in the same wait: it learned nothing new */
-    bool blocked;         /* in demi_wait (not sleeping) */
+    uint64_t deadline_ns;      /* of the wait it is blocked in */
+    bool repeat;               /* blocked again in the same wait: it learned nothing new */
+    bool blocked;              /* in demi_wait (not sleeping) */
     uint64_t seen_completions; /* its host's completion count when it blocked */
     char *argv[MG_SIM_MAX_ARGS + 1];
     char seed_args[MG_SIM_MAX_ARGS][64]; /* arguments with "{seed}" replaced */
@@ -147,13 +147,20 @@ static void describe_proc(const struct proc *p, char *buf, size_t len) {
 
 static const char *tap_name(enum mg_sim_tap_event ev) {
     switch (ev) {
-    case MG_SIM_TAP_SENT: return "sent";
-    case MG_SIM_TAP_LOST: return "lost";
-    case MG_SIM_TAP_DELIVERED: return "delivered";
-    case MG_SIM_TAP_NO_BUFFER: return "no-buffer";
-    case MG_SIM_TAP_CORRUPTED: return "corrupted";
-    case MG_SIM_TAP_DUPLICATED: return "duplicated";
-    case MG_SIM_TAP_TRANSMITTED: return "transmitted";
+    case MG_SIM_TAP_SENT:
+        return "sent";
+    case MG_SIM_TAP_LOST:
+        return "lost";
+    case MG_SIM_TAP_DELIVERED:
+        return "delivered";
+    case MG_SIM_TAP_NO_BUFFER:
+        return "no-buffer";
+    case MG_SIM_TAP_CORRUPTED:
+        return "corrupted";
+    case MG_SIM_TAP_DUPLICATED:
+        return "duplicated";
+    case MG_SIM_TAP_TRANSMITTED:
+        return "transmitted";
     }
     return "?";
 }
@@ -195,6 +202,16 @@ static int open_link_capture(struct world *w, unsigned i) {
     return 0;
 }
 
+int mg_sim_stack_config_apply(const struct mg_sim_scenario *sc, struct mg_config *cfg, char *err, size_t errlen) {
+    for (unsigned i = 0; i < sc->nstack_config; i++) {
+        const struct mg_sim_stack_config *p = &sc->stack_config[i];
+        int rc = mg_config_load_named(cfg, p->source, p->yaml, p->len, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int add_host(struct world *w, unsigned i) {
     struct host *h = &w->hosts[i];
     struct mg_sim_endpoint_params ep = {.mac = {0x02, 0, 0, 0, (uint8_t)((i + 1) >> 8), (uint8_t)(i + 1)}};
@@ -202,7 +219,16 @@ static int add_host(struct world *w, unsigned i) {
     if (rc < 0)
         return rc;
     struct mg_config cfg;
+    char why[256];
+    /* Checked when the scenario was read; a failure here is a scenario changed since. */
     mg_config_defaults(&cfg);
+    rc = mg_sim_stack_config_apply(w->sc, &cfg, why, sizeof(why));
+    if (rc < 0) {
+        mg_config_free(&cfg);
+        mg_netdev_destroy(h->dev);
+        h->dev = NULL;
+        return rc;
+    }
     strcpy(cfg.libos, "inet");
     strcpy(cfg.netdev, "sim");
     cfg.seed = derive_seed(w->seed, 100 + i);
@@ -295,8 +321,12 @@ static bool frames_watched(const struct world *w) {
 
 static int build_link(struct world *w) {
     struct mg_sim_link_params lp = {
-        .clock = &w->clock, .seed = derive_seed(w->seed, 1), .latency_ns = w->sc->fault.delay_ns,
-        .learn_macs = true, .tap = frames_watched(w) ? on_frame : NULL, .tap_ctx = w,
+        .clock = &w->clock,
+        .seed = derive_seed(w->seed, 1),
+        .latency_ns = w->sc->fault.delay_ns,
+        .learn_macs = true,
+        .tap = frames_watched(w) ? on_frame : NULL,
+        .tap_ctx = w,
     };
     int rc = mg_sim_link_create(&lp, &w->link);
     if (rc < 0)

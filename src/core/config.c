@@ -981,6 +981,11 @@ int mg_config_load_string(struct mg_config *cfg, const char *yaml, size_t len, c
     return load_buffer(cfg, "<string>", yaml, len, err, errlen);
 }
 
+int mg_config_load_named(struct mg_config *cfg, const char *source, const char *yaml, size_t len, char *err,
+                         size_t errlen) {
+    return load_buffer(cfg, source && *source ? source : "<string>", yaml, len, err, errlen);
+}
+
 /* Reads a whole (bounded) file into a malloc'd buffer. */
 static int read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");

@@ -117,6 +117,10 @@ void mg_config_defaults(struct mg_config *cfg);
 int mg_config_load_file(struct mg_config *cfg, const char *path, char *err, size_t errlen);
 /* The same from a string (tests and fuzzing). */
 int mg_config_load_string(struct mg_config *cfg, const char *yaml, size_t len, char *err, size_t errlen);
+/* The same from a string, with `source` naming where it came from in messages (a file
+ * read earlier, a scenario line). */
+int mg_config_load_named(struct mg_config *cfg, const char *source, const char *yaml, size_t len, char *err,
+                         size_t errlen);
 /* Applies environment overrides (documented in doc/man5/margay-config.5). */
 int mg_config_apply_env(struct mg_config *cfg, char *err, size_t errlen);
 /* Defaults, then the file named by CONFIG_PATH or DEMI_CONFIG if set, then env. */

@@ -63,6 +63,9 @@ void mg_cmd_sim_usage(FILE *out) {
             "  --daemon 'HOST:PROGRAM ARGS'  a process the run does not wait for (a server)\n"
             "  --hosts N                     number of hosts (default: as the processes need, at least 2)\n"
             "  --scenario FILE               options from a file, one `name value` per line\n"
+            "every host's stack (the configuration file's keys, doc/man5/margay-config.5):\n"
+            "  --stack KEY=VALUE             one key, e.g. --stack tcp.retries=30\n"
+            "  --config FILE                 a margay configuration file (YAML); both apply in order\n"
             "faults, on every direction between two hosts (margay's one fault model):\n"
             "  --latency D --jitter D --loss P --burst ENTER,EXIT,LOSS --duplicate P --corrupt P\n"
             "  --reorder P[,DELAY] --rate BITS/S --queue BYTES --mtu N\n"
@@ -203,8 +206,7 @@ static int parse_args(struct sim_cmd *c, int argc, char **argv) {
     }
     for (unsigned i = 0; i < c->opts.sc.nprocs; i++)
         if (!mg_sim_program_find(c->programs, c->opts.sc.procs[i].argv[0])) {
-            fprintf(stderr, "margay sim: no program '%s' (margay sim --list-programs)\n",
-                    c->opts.sc.procs[i].argv[0]);
+            fprintf(stderr, "margay sim: no program '%s' (margay sim --list-programs)\n", c->opts.sc.procs[i].argv[0]);
             return 2;
         }
     c->opts.sc.programs = c->programs;

@@ -3,11 +3,15 @@
  * Elliott bursts, ordering with and without reordering, duplication, corruption of
  * exactly one bit, partitions and heals, bandwidth with a bounded queue and tail drop,
  * determinism of a seed), coroutines (order of switches, exit from deep inside), and
- * the scenario options (durations, partitions, processes, seeded fault mixes). */
+ * the scenario options (durations, partitions, processes, seeded fault mixes, the
+ * stack configuration every host applies). */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/config.h"
 #include "sim/coro.h"
 #include "sim/link.h"
 #include "sim/scenario.h"
@@ -240,8 +244,13 @@ static void hash_tap(void *ctx, enum mg_sim_tap_event ev, uint64_t t, unsigned f
 static uint64_t faulty_run(uint64_t seed) {
     struct fixture f;
     setup(&f, seed);
-    struct mg_fault_params fp = {.loss = 0.1, .duplicate = 0.1, .corrupt = 0.1, .reorder = 0.1,
-                                 .reorder_delay_ns = 7000, .delay_ns = 1000, .jitter_ns = 3000};
+    struct mg_fault_params fp = {.loss = 0.1,
+                                 .duplicate = 0.1,
+                                 .corrupt = 0.1,
+                                 .reorder = 0.1,
+                                 .reorder_delay_ns = 7000,
+                                 .delay_ns = 1000,
+                                 .jitter_ns = 3000};
     mg_sim_link_set_fault(f.link, 0, 1, &fp, seed * 3);
     uint64_t h = 0xcbf29ce484222325ull;
     mg_sim_link_set_tap(f.link, hash_tap, &h);
@@ -378,6 +387,80 @@ static void test_options(void) {
     mg_sim_options_free(&o);
 }
 
+/* The stack configuration a host of the scenario would run with. */
+static struct mg_config host_config(const struct mg_sim_options *o) {
+    struct mg_config cfg;
+    char err[256];
+    mg_config_defaults(&cfg);
+    CU_ASSERT_EQUAL(mg_sim_stack_config_apply(&o->sc, &cfg, err, sizeof(err)), 0);
+    return cfg;
+}
+
+static void test_stack_options(void) {
+    struct mg_sim_options o;
+    mg_sim_options_init(&o);
+    struct mg_config cfg = host_config(&o);
+    CU_ASSERT_EQUAL(cfg.tcp_retries, 15); /* the defaults without any */
+    CU_ASSERT_EQUAL(opt(&o, "stack", "tcp.retries 30"), 0);
+    CU_ASSERT_EQUAL(opt(&o, "stack", "tcp_socket_options.nodelay=true"), 0);
+    CU_ASSERT_EQUAL(opt(&o, "stack", "tcp.max_rto_ms = 10000"), 0);
+    cfg = host_config(&o);
+    CU_ASSERT_EQUAL(cfg.tcp_retries, 30);
+    CU_ASSERT_TRUE(cfg.nodelay);
+    CU_ASSERT_EQUAL(cfg.tcp_max_rto_ns, 10000ull * 1000000ull);
+    CU_ASSERT_EQUAL(o.sc.nstack_config, 3);
+
+    /* Refused, and nothing kept of them: a bad value, an unknown key, keys that are
+     * the simulator's, malformed keys. */
+    const char *bad[] = {"tcp.retries 0",
+                         "tcp.frobnicate 1",
+                         "demikernel.local_ipv4_addr 1.2.3.4",
+                         "margay.libos posix",
+                         "margay.netdev sim",
+                         "margay.seed 7",
+                         "margay.capture x.pcapng",
+                         "margay.fault.tx.loss 1",
+                         "tcp..retries 1",
+                         ".tcp 1",
+                         "tcp. 1",
+                         "tcp.retries",
+                         "tcp:retries 1",
+                         "tcp.retries\n1"};
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bool used;
+        char err[256] = "";
+        CU_ASSERT_EQUAL(mg_sim_option(&o, "stack", bad[i], &used, err, sizeof(err)), -EINVAL);
+        CU_ASSERT_NOT_EQUAL(err[0], '\0');
+    }
+    CU_ASSERT_EQUAL(o.sc.nstack_config, 3);
+    cfg = host_config(&o);
+    CU_ASSERT_EQUAL(cfg.tcp_retries, 30);
+
+    /* A configuration file applies in order with the keys: later wins. */
+    char path[] = "/tmp/margay-test-sim-config.XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    const char yaml[] = "tcp:\n  retries: 40\ntcp_socket_options:\n  keepalive:\n    enabled: true\n";
+    CU_ASSERT_EQUAL(write(fd, yaml, sizeof(yaml) - 1), (ssize_t)(sizeof(yaml) - 1));
+    close(fd);
+    CU_ASSERT_EQUAL(opt(&o, "config", path), 0);
+    cfg = host_config(&o);
+    CU_ASSERT_EQUAL(cfg.tcp_retries, 40);
+    CU_ASSERT_TRUE(cfg.keepalive_enabled);
+    CU_ASSERT_EQUAL(opt(&o, "stack", "tcp.retries 50"), 0);
+    cfg = host_config(&o);
+    CU_ASSERT_EQUAL(cfg.tcp_retries, 50);
+    unlink(path);
+    CU_ASSERT_EQUAL(opt(&o, "config", path), -ENOENT);
+
+    /* Bounded: a scenario holds at most MG_SIM_MAX_STACK_CONFIG pieces. */
+    while (o.sc.nstack_config < MG_SIM_MAX_STACK_CONFIG)
+        CU_ASSERT_EQUAL_FATAL(opt(&o, "stack", "tcp.syn_retries 9"), 0);
+    CU_ASSERT_EQUAL(opt(&o, "stack", "tcp.syn_retries 9"), -EINVAL);
+    mg_sim_options_free(&o);
+    CU_ASSERT_EQUAL(o.sc.nstack_config, 0);
+}
+
 static void test_random_faults_per_seed(void) {
     struct mg_sim_options o;
     mg_sim_options_init(&o);
@@ -419,6 +502,7 @@ int main(void) {
     CU_add_test(s, "durations", test_durations);
     CU_add_test(s, "options", test_options);
     CU_add_test(s, "random faults per seed", test_random_faults_per_seed);
+    CU_add_test(s, "stack configuration for every host", test_stack_options);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failures = CU_get_number_of_failures();
