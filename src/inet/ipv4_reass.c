@@ -402,3 +402,6 @@ uint32_t mg_ipv4_reass_pending(const struct mg_ipv4_reass *r) {
 uint32_t mg_ipv4_reass_buffers_held(const struct mg_ipv4_reass *r) {
     return r ? r->buffers_held : 0;
 }
+uint32_t mg_ipv4_reass_arena_in_use(const struct mg_ipv4_reass *r) {
+    return r && r->arena ? r->arena->in_use : 0;
+}

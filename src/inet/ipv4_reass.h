@@ -30,5 +30,7 @@ struct mg_buf *mg_ipv4_reass_input(struct mg_ipv4_reass *r, struct mg_buf *buf, 
 /* Datagrams being reassembled, and the fragment buffers they hold (tests). */
 uint32_t mg_ipv4_reass_pending(const struct mg_ipv4_reass *r);
 uint32_t mg_ipv4_reass_buffers_held(const struct mg_ipv4_reass *r);
+/* Arena buffers not back in the arena (held by the stack or the application). */
+uint32_t mg_ipv4_reass_arena_in_use(const struct mg_ipv4_reass *r);
 
 #endif /* MARGAY_INET_IPV4_REASS_H */
