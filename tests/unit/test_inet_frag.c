@@ -189,6 +189,40 @@ static void test_interleaved_datagrams(void) {
     teardown(&p);
 }
 
+/* The first fragment carries options (a 24-byte header, as RFC 791 copies options
+ * it must); the datagram keeps that header. A zero-length last fragment ends it. */
+static void test_options_and_empty_last_fragment(void) {
+    struct peer p;
+    setup(&p, NULL);
+    static uint8_t data[2000];
+    pattern(data, sizeof(data), 18);
+    uint8_t f[PEER_FRAME_MAX];
+    size_t n = peer_eth(f, p.smac, p.pmac, MG_ETHERTYPE_IPV4);
+    struct mg_ipv4_hdr ip = {.hdr_len = 20,
+                             .total_len = 24 + 1480,
+                             .id = 95,
+                             .frag = MG_IPV4_MF,
+                             .ttl = 64,
+                             .proto = MG_IPPROTO_UDP,
+                             .src = PEER_IP,
+                             .dst = PEER_STACK_IP};
+    mg_ipv4_build(f + n, 20, &ip, false);
+    f[n] = 0x46;                                          /* IHL 6 */
+    memcpy(f + n + 20, (const uint8_t[]){1, 1, 1, 0}, 4); /* NOP NOP NOP EOL */
+    mg_be16_store(f + n + 10, 0);
+    mg_be16_store(f + n + 10, mg_cksum(f + n, 24));
+    memcpy(f + n + 24, data, 1480);
+    peer_send(&p, f, n + 24 + 1480);
+    mg_inet_poll(p.inet);
+    send_frag(&p, 95, MG_IPPROTO_UDP, data, 1480, 520, true);
+    CU_ASSERT_EQUAL(got.calls, 0);
+    send_frag(&p, 95, MG_IPPROTO_UDP, data, 2000, 0, false);
+    CU_ASSERT(got_exactly(data, sizeof(data)));
+    CU_ASSERT_EQUAL(got.ip.hdr_len, 24);
+    CU_ASSERT_EQUAL(got.ip.total_len, 24 + sizeof(data));
+    teardown(&p);
+}
+
 /* ---- duplicates and overlaps ---- */
 
 static void test_duplicates_are_harmless(void) {
@@ -582,6 +616,7 @@ static const struct mg_test_case cases[] = {
     {"reverse order", test_reverse_order},
     {"shuffled orders", test_shuffled_orders},
     {"interleaved datagrams, key includes the protocol", test_interleaved_datagrams},
+    {"options in the first fragment, empty last fragment", test_options_and_empty_last_fragment},
     {"duplicates are harmless", test_duplicates_are_harmless},
     {"an overlap drops the datagram", test_overlap_drops_the_datagram},
     {"malformed fragments", test_malformed_fragments},
