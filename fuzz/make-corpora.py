@@ -617,8 +617,94 @@ def sm_program(pkts):
     return bytes(prog)
 
 
+FH_PEER_IP = bytes([10, 0, 0, 2])
+
+
+def inet_sum(data):
+    """RFC 1071: the one's-complement sum of data, folded and complemented."""
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('>%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def ipv4_fragment(proto, ident, off, payload, more, ttl=64):
+    """An IPv4 fragment from the harness's peer to the stack (offset in bytes)."""
+    frag = (off // 8) | (0x2000 if more else 0)
+    hdr = bytearray(struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), ident, frag, ttl, proto, 0,
+                                FH_PEER_IP, FH_LOCAL_IP))
+    hdr[10:12] = struct.pack('>H', inet_sum(bytes(hdr)))
+    return bytes(hdr) + payload
+
+
+def udp_datagram(sport, dport, payload):
+    """A UDP header and payload from the peer to the stack, checksum filled."""
+    length = 8 + len(payload)
+    pseudo = FH_PEER_IP + FH_LOCAL_IP + struct.pack('>BBH', 0, 17, length)
+    hdr = struct.pack('>HHHH', sport, dport, length, 0)
+    c = inet_sum(pseudo + hdr + payload) or 0xffff
+    return struct.pack('>HHHH', sport, dport, length, c) + payload
+
+
+def icmp_echo(ident, seq, payload):
+    msg = struct.pack('>BBHHH', 8, 0, 0, ident, seq) + payload
+    return msg[:2] + struct.pack('>H', inet_sum(msg)) + msg[4:]
+
+
+def fragments(proto, ident, l4, step=1480, order=None):
+    """The fragments of one datagram, in `order` (indices) or in order."""
+    pieces = [(off, l4[off:off + step]) for off in range(0, len(l4), step)]
+    idx = order if order is not None else range(len(pieces))
+    return [ipv4_fragment(proto, ident, pieces[i][0], pieces[i][1], pieces[i][0] + step < len(l4)) for i in idx]
+
+
+def records(ips, ms=1):
+    """fuzz/stack.c records: each IPv4 packet in an Ethernet frame, addresses and IPv4
+    checksum fixed by the harness (the UDP/ICMP checksums over the whole datagram are
+    already right)."""
+    out = bytearray()
+    for ip in ips:
+        frame = eth_frame(ip)
+        out += struct.pack('>BHH', CTL_ADDR | CTL_CKSUM, ms, len(frame)) + frame
+    return bytes(out)
+
+
+def fragment_seeds():
+    """Seeds that reach IPv4 reassembly (src/inet/ipv4_reass.c) and fragmentation:
+    [(name, data)]. UDP to the harness's socket on port 53, ICMP echo, TCP."""
+    pay = bytes((i * 7 + (i >> 8)) & 0xff for i in range(20000))
+    udp3k = udp_datagram(5353, STACK_UDP_PORT, pay[:3000])
+    udp20k = udp_datagram(5353, STACK_UDP_PORT, pay[:20000])
+    ping = icmp_echo(0x4242, 1, pay[:3000])
+    f = fragments(17, 0x100, udp3k)
+    seeds = [
+        ('frag-udp-in-order', records(f)),
+        ('frag-udp-reverse', records(fragments(17, 0x101, udp3k, order=[2, 1, 0]))),
+        ('frag-udp-duplicate', records([f[0], f[0], f[1], f[1], f[2]])),
+        ('frag-udp-overlap', records([f[0], ipv4_fragment(17, 0x100, 1472, udp3k[1472:2952], True), f[1], f[2]])),
+        # No frame, 31 s later: the reassembly timer fires (ICMP time exceeded).
+        ('frag-udp-timeout', records([f[0], f[1]]) + struct.pack('>BHH', 0, 31000, 0)),
+        ('frag-udp-20k', records(fragments(17, 0x102, udp20k, order=[13, 0] + list(range(1, 13))))),
+        ('frag-icmp-echo-3k', records(fragments(1, 0x103, ping))),
+        ('frag-tcp-segment', records(fragments(6, 0x104, b'\x9c\x40\x00\x50' + bytes(16) + pay[:2000]))),
+        ('frag-malformed', records([
+            ipv4_fragment(17, 0x105, 0, b'', True),                 # empty, not last
+            ipv4_fragment(17, 0x106, 0, udp3k[:100], True),         # not a multiple of 8
+            ipv4_fragment(17, 0x107, 0, udp3k[:1480], True),
+            ipv4_fragment(17, 0x107, 8189 * 8, udp3k[:40], False),  # past 65535
+            ipv4_fragment(17, 0x108, 1480, udp3k[:100], False),
+            ipv4_fragment(17, 0x108, 1480, udp3k[:200], False),     # two ends
+        ])),
+    ]
+    return seeds
+
+
 def make_stack(root, src, max_bytes):
     c = Corpus(root, 'stack', max_bytes * 4)
+    for name, data in fragment_seeds():
+        c.add(name, data)
     for source, pkts in conversations(src):
         rec = stack_records(pkts)
         if rec:

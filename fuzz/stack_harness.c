@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "fuzz/arena.h"
 #include "fuzz/fuzz_common.h"
+#include "inet/ipv4_reass.h"
 
 const uint8_t fh_local_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
 const uint8_t fh_peer_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
@@ -169,6 +170,18 @@ static void track_tcp(struct fh *h, const struct mg_ipv4_hdr *ip, const uint8_t 
     v->segs++;
 }
 
+/* A fragment the stack sends (ipv4_frag.c): never TCP, DF clear, every piece but the
+ * last a multiple of 8 bytes, nothing past 65535. Its transport header and checksum
+ * cover the whole datagram, so they are not checked piece by piece. */
+static void check_tx_fragment(const struct mg_ipv4_hdr *ip, size_t l4len) {
+    uint32_t off = (uint32_t)(ip->frag & MG_IPV4_OFFMASK) * 8;
+    bool more = (ip->frag & MG_IPV4_MF) != 0;
+    if (ip->proto == MG_IPPROTO_TCP || (ip->frag & MG_IPV4_DF))
+        fuzz_fail("the stack sent a fragment of protocol %u with flags 0x%04x", ip->proto, ip->frag);
+    if ((more && (l4len == 0 || l4len % 8 != 0)) || ip->hdr_len + off + l4len > 65535)
+        fuzz_fail("the stack sent a malformed fragment (offset %u, %zu bytes)", off, l4len);
+}
+
 /* Every frame the stack sends must be one it would itself accept as well formed. */
 static void check_tx_frame(struct fh *h, const struct mg_buf *b) {
     struct mg_eth_hdr eh;
@@ -192,6 +205,10 @@ static void check_tx_frame(struct fh *h, const struct mg_buf *b) {
         fuzz_fail("the stack sent from address 0x%08x", ip.src);
     const uint8_t *l4 = p + ip.hdr_len;
     size_t l4len = ip.total_len - ip.hdr_len;
+    if (mg_ipv4_is_fragment(&ip)) {
+        check_tx_fragment(&ip, l4len);
+        return;
+    }
     if (ip.proto == MG_IPPROTO_TCP) {
         track_tcp(h, &ip, l4, l4len);
     } else if (ip.proto == MG_IPPROTO_UDP) {
@@ -252,6 +269,9 @@ void fh_setup(struct fh *h, void (*tweak)(struct mg_config *cfg)) {
     cfg.tcp_ooo_max_segments = FH_OOO_MAX;
     cfg.tcp_max_connections = FH_MAX_CONNS;
     cfg.tcp_syn_backlog = 8;
+    /* One arena buffer (64 KiB) for reassembled datagrams past a pool buffer: the
+     * arena is part of the snapshot restored before every input. */
+    cfg.ipv4_reassembly_large_buffers = 1;
     if (tweak)
         tweak(&cfg);
     if (mg_inet_create(&cfg, &h->dev, &h->clock, 42, &h->inet) != 0)
@@ -276,6 +296,12 @@ void fh_check(struct fh *h) {
                   (unsigned long long)fa_stack_live_bytes(), FH_MEM_BOUND);
     if (fh_pool->in_use > FH_BUF_BOUND)
         fuzz_fail("the stack holds %u buffers (bound %u): unbounded buffering", fh_pool->in_use, FH_BUF_BOUND);
+    const struct mg_config *cfg = &h->inet->cfg;
+    if (mg_ipv4_reass_pending(h->inet->reass) > cfg->ipv4_reassembly_max_datagrams ||
+        mg_ipv4_reass_buffers_held(h->inet->reass) > cfg->ipv4_reassembly_max_buffers)
+        fuzz_fail("reassembly holds %u datagrams and %u buffers, past its bounds (%u, %u)",
+                  mg_ipv4_reass_pending(h->inet->reass), mg_ipv4_reass_buffers_held(h->inet->reass),
+                  cfg->ipv4_reassembly_max_datagrams, cfg->ipv4_reassembly_max_buffers);
 }
 
 void fh_teardown(struct fh *h) {
@@ -283,6 +309,10 @@ void fh_teardown(struct fh *h) {
     mg_inet_flush(h->inet);
     mg_udp_layer_destroy(h->udp);
     mg_tcp_layer_destroy(h->tcp);
+    /* Every reassembled datagram the transports held is back in the arena (the
+     * arena's storage goes with the stack, so a lost one would not show as a leak). */
+    if (mg_ipv4_reass_arena_in_use(h->inet->reass) != 0)
+        fuzz_fail("%u reassembly arena buffers leaked", mg_ipv4_reass_arena_in_use(h->inet->reass));
     mg_inet_destroy(h->inet, false);
     while (h->rx_head != h->rx_tail)
         mg_buf_free(h->rxq[h->rx_head++ % FH_RXQ]);

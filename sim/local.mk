@@ -15,6 +15,7 @@ MG_SIM_PROGRAM_SOURCES = \
 	sim/programs/prog_udp_push_pop.c \
 	sim/programs/prog_udp_ping_pong.c \
 	sim/programs/prog_xfer.c \
+	sim/programs/prog_udp_frag.c \
 	sim/programs/prog_crash.c
 # Included by the prog_*.c wrappers, not compiled on their own.
-EXTRA_DIST += sim/programs/xfer.c sim/programs/crash.c
+EXTRA_DIST += sim/programs/xfer.c sim/programs/crash.c sim/programs/udp_frag.c

@@ -30,6 +30,14 @@ tests_unit_test_inet_ipv4_LDADD = $(MG_TEST_LIBS)
 endif
 
 if HAVE_CUNIT
+check_PROGRAMS += tests/unit/test_inet_frag
+TESTS += tests/unit/test_inet_frag
+tests_unit_test_inet_frag_SOURCES = tests/unit/test_inet_frag.c tests/unit/inet_peer.h
+tests_unit_test_inet_frag_CFLAGS = $(MG_TEST_CFLAGS)
+tests_unit_test_inet_frag_LDADD = $(MG_TEST_LIBS)
+endif
+
+if HAVE_CUNIT
 check_PROGRAMS += tests/unit/test_sim_link
 TESTS += tests/unit/test_sim_link
 tests_unit_test_sim_link_SOURCES = tests/unit/test_sim_link.c

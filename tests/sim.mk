@@ -38,8 +38,9 @@ tests_unit_test_xfer_pattern_CFLAGS = $(MG_TEST_CFLAGS)
 tests_unit_test_xfer_pattern_LDADD = $(MG_TEST_LIBS)
 endif
 TESTS += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
-	tests/sim/crash.sh tests/sim/valgrind.sh tests/sim/regress.sh tests/sim/reuse.sh tests/sim/stack_config.sh
+	tests/sim/crash.sh tests/sim/valgrind.sh tests/sim/regress.sh tests/sim/reuse.sh tests/sim/stack_config.sh \
+	tests/sim/frag.sh
 EXTRA_DIST += tests/sim/sweep.sh tests/sim/examples.sh tests/sim/determinism.sh tests/sim/load.sh \
 	tests/sim/crash.sh tests/sim/valgrind.sh tests/sim/valgrind.supp tests/sim/regress.sh \
 	tests/sim/heavy-loss.scenario tests/sim/reuse.sh tests/sim/stack_config.sh \
-	tests/sim/sweep.scenario doc/sim-demo.c doc/sim.md
+	tests/sim/sweep.scenario tests/sim/frag.sh doc/sim-demo.c doc/sim.md

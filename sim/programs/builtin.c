@@ -9,6 +9,7 @@ int margay_sim_main_tcp_ping_pong(int argc, char **argv);
 int margay_sim_main_udp_push_pop(int argc, char **argv);
 int margay_sim_main_udp_ping_pong(int argc, char **argv);
 int margay_sim_main_xfer(int argc, char **argv);
+int margay_sim_main_udp_frag(int argc, char **argv);
 int margay_sim_main_crash(int argc, char **argv);
 
 const struct mg_sim_program mg_sim_builtin_programs[] = {
@@ -18,6 +19,7 @@ const struct mg_sim_program mg_sim_builtin_programs[] = {
     {"udp-push-pop", margay_sim_main_udp_push_pop, "examples/udp-push-pop.c: one-way UDP datagrams"},
     {"udp-ping-pong", margay_sim_main_udp_ping_pong, "examples/udp-ping-pong.c: UDP request/response"},
     {"xfer", margay_sim_main_xfer, "sim/programs/xfer.c: checked transfers both ways on N connections"},
+    {"udp-frag", margay_sim_main_udp_frag, "sim/programs/udp_frag.c: UDP datagrams past the MTU, each arrival checked"},
     {"crash", margay_sim_main_crash, "sim/programs/crash.c: dies on purpose (tests how a crash is reported)"},
     {NULL, NULL, NULL},
 };

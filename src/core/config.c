@@ -129,6 +129,12 @@ static const struct key_desc keys[] = {
     UINT("inetstack_config.arp_request_retries", arp_request_retries, 0, 1000, 1),
     UINT("inetstack_config.arp_request_timeout", arp_request_timeout_ns, 1, 3600000, NS_PER_MS),
     UINT("inetstack_config.arp_cache_ttl", arp_cache_ttl_ns, 0, 604800, NS_PER_S),
+    UINT("inetstack_config.ipv4_reassembly_max_datagrams", ipv4_reassembly_max_datagrams, 0, 4096, 1),
+    UINT("inetstack_config.ipv4_reassembly_max_fragments", ipv4_reassembly_max_fragments, 1, 8192, 1),
+    UINT("inetstack_config.ipv4_reassembly_max_buffers", ipv4_reassembly_max_buffers, 1, 1048576, 1),
+    UINT("inetstack_config.ipv4_reassembly_max_bytes", ipv4_reassembly_max_bytes, 576, 65535, 1),
+    UINT("inetstack_config.ipv4_reassembly_large_buffers", ipv4_reassembly_large_buffers, 0, 1024, 1),
+    UINT("inetstack_config.ipv4_reassembly_timeout_ms", ipv4_reassembly_timeout_ns, 1, 600000, NS_PER_MS),
 
     SECTION("tcp_socket_options", false),
     SECTION("tcp_socket_options.keepalive", false),
@@ -958,6 +964,12 @@ void mg_config_defaults(struct mg_config *cfg) {
     cfg->arp_request_retries = 5;
     cfg->arp_request_timeout_ns = 1 * NS_PER_S;
     cfg->arp_cache_ttl_ns = 15 * NS_PER_S;
+    cfg->ipv4_reassembly_max_datagrams = 64;
+    cfg->ipv4_reassembly_max_fragments = 64;
+    cfg->ipv4_reassembly_max_buffers = 256;
+    cfg->ipv4_reassembly_max_bytes = 65535;
+    cfg->ipv4_reassembly_large_buffers = 4;
+    cfg->ipv4_reassembly_timeout_ns = 30 * NS_PER_S;
     cfg->keepalive_time_ns = 2 * 3600 * NS_PER_S;
     cfg->keepalive_interval_ns = 75 * NS_PER_S;
     cfg->keepalive_probes = 9;

@@ -72,6 +72,14 @@ struct mg_config {
     uint32_t arp_request_retries;     /* default 5 */
     uint64_t arp_request_timeout_ns;  /* per try; default 1 s (key in ms: arp_request_timeout) */
     uint64_t arp_cache_ttl_ns;        /* default 15 s (key in s: arp_cache_ttl) */
+    /* IPv4 reassembly (src/inet/ipv4_reass.c): each bound is what a sender of
+     * fragments can make the stack hold. */
+    uint32_t ipv4_reassembly_max_datagrams; /* at once; default 64; 0 = drop every fragment */
+    uint32_t ipv4_reassembly_max_fragments; /* per datagram; default 64 */
+    uint32_t ipv4_reassembly_max_buffers;   /* fragment buffers held in all; default 256 */
+    uint32_t ipv4_reassembly_max_bytes;     /* reassembled datagram, IP header included; default 65535 */
+    uint32_t ipv4_reassembly_large_buffers; /* arena buffers for datagrams past a device buffer; default 4 */
+    uint64_t ipv4_reassembly_timeout_ns;    /* default 30 s (key in ms: ipv4_reassembly_timeout_ms) */
 
     /* tcp_socket_options: (defaults for new sockets) */
     bool keepalive_enabled;

@@ -36,7 +36,10 @@
 
 #define ARP_BUCKETS 256u     /* power of two */
 #define ARP_DYNAMIC_MAX 256u /* learned/pending entries besides the static ones */
-#define ARP_PENDING_MAX 16u  /* frames waiting for one resolution */
+/* Frames waiting for one resolution: enough for a largest UDP datagram in
+ * fragments at a 1500-byte MTU (45 frames), so the first one to a new neighbour
+ * is not lost whole. */
+#define ARP_PENDING_MAX 48u
 #define ARP_NIL (-1)
 
 enum arp_state {

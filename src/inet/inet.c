@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "inet/inet_priv.h"
+#include "inet/ipv4_reass.h"
 #include "wire/be.h"
 
 #define RX_BURST 32
@@ -43,6 +44,16 @@ static const char *const drop_names[MG_DROP__COUNT] = {
     [MG_DROP_TX_NO_ROUTE] = "tx_no_route",
     [MG_DROP_TX_TOO_BIG] = "tx_too_big",
     [MG_DROP_ICMP_RATE_LIMITED] = "icmp_rate_limited",
+    [MG_DROP_IPV4_FRAG_BAD_LENGTH] = "ipv4_frag_bad_length",
+    [MG_DROP_IPV4_FRAG_PAST_64K] = "ipv4_frag_past_64k",
+    [MG_DROP_IPV4_FRAG_OVERLAP] = "ipv4_frag_overlap",
+    [MG_DROP_IPV4_FRAG_DUPLICATE] = "ipv4_frag_duplicate",
+    [MG_DROP_IPV4_FRAG_BAD_END] = "ipv4_frag_bad_end",
+    [MG_DROP_IPV4_FRAG_TOO_MANY] = "ipv4_frag_too_many",
+    [MG_DROP_IPV4_REASS_TOO_BIG] = "ipv4_reass_too_big",
+    [MG_DROP_IPV4_REASS_TIMEOUT] = "ipv4_reass_timeout",
+    [MG_DROP_IPV4_REASS_EVICTED] = "ipv4_reass_evicted",
+    [MG_DROP_IPV4_REASS_NO_BUFFER] = "ipv4_reass_no_buffer",
 };
 
 const char *mg_inet_drop_name(enum mg_inet_drop reason) {
@@ -113,6 +124,11 @@ int mg_inet_create(const struct mg_config *cfg, struct mg_netdev *dev, struct mg
         return rc;
     }
     rc = mg_arp_create(inet, &inet->arp);
+    if (rc == 0) {
+        rc = mg_ipv4_reass_create(inet, &inet->reass);
+        if (rc)
+            mg_arp_destroy(inet->arp);
+    }
     if (rc) {
         mg_timers_fini(&inet->timers);
         free(inet);
@@ -128,6 +144,7 @@ void mg_inet_destroy(struct mg_inet *inet, bool destroy_dev) {
     for (uint16_t i = 0; i < inet->txq_len; i++)
         mg_buf_free(inet->txq[i]);
     inet->txq_len = 0;
+    mg_ipv4_reass_destroy(inet->reass);
     mg_arp_destroy(inet->arp);
     mg_timers_fini(&inet->timers);
     if (destroy_dev)
@@ -212,6 +229,21 @@ static int ipv4_parse_checked(struct mg_inet *inet, struct mg_buf *buf, struct m
     return 0;
 }
 
+/* A fragment: NULL while its datagram is incomplete (or dropped), else the whole
+ * datagram in one buffer, to go up like an unfragmented one. */
+static struct mg_buf *ipv4_reassemble(struct mg_inet *inet, struct mg_buf *buf, struct mg_ipv4_hdr *ip) {
+    inet->stats.ipv4_fragments_in++;
+    if (!inet->reass) {
+        mg_inet_drop(inet, MG_DROP_IPV4_FRAGMENT);
+        mg_buf_free(buf);
+        return NULL;
+    }
+    buf = mg_ipv4_reass_input(inet->reass, buf, ip);
+    if (buf)
+        inet->stats.ipv4_reassembled++;
+    return buf;
+}
+
 static void ipv4_input(struct mg_inet *inet, struct mg_buf *buf, const uint8_t *src_mac) {
     struct mg_ipv4_hdr ip;
     if (ipv4_parse_checked(inet, buf, &ip) != 0)
@@ -224,12 +256,13 @@ static void ipv4_input(struct mg_inet *inet, struct mg_buf *buf, const uint8_t *
         mg_inet_drop(inet, MG_DROP_IPV4_BAD_SRC);
         goto drop;
     }
-    if (mg_ipv4_is_fragment(&ip)) {
-        mg_inet_drop(inet, MG_DROP_IPV4_FRAGMENT);
-        goto drop;
-    }
     /* Ethernet pads short frames: the datagram ends at total_len. */
     mg_buf_trim(buf, ip.total_len);
+    if (mg_ipv4_is_fragment(&ip)) {
+        buf = ipv4_reassemble(inet, buf, &ip);
+        if (!buf)
+            return;
+    }
     inet->stats.ipv4_in++;
     mg_arp_confirm(inet, ip.src, src_mac); /* the neighbour is alive: keep its entry */
     mg_buf_pull(buf, ip.hdr_len);
@@ -353,7 +386,7 @@ static struct mg_buf *make_room_for_headers(struct mg_inet *inet, struct mg_buf 
     return copy;
 }
 
-static int choose_next_hop(struct mg_inet *inet, uint32_t dst, uint32_t *next_hop) {
+int mg_inet_next_hop(struct mg_inet *inet, uint32_t dst, uint32_t *next_hop) {
     uint8_t top = (uint8_t)(dst >> 24);
     if (dst == 0 || (top & 0xf0) == 0xe0)
         return -ENETUNREACH; /* no one to send to (no multicast support) */
@@ -367,21 +400,24 @@ static int choose_next_hop(struct mg_inet *inet, uint32_t dst, uint32_t *next_ho
     return 0;
 }
 
-static void prepend_ipv4(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint8_t proto) {
+static void prepend_ipv4(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint8_t proto, uint16_t id,
+                         uint16_t frag) {
     uint16_t total = (uint16_t)(buf->len + MG_IPV4_HDR_LEN);
     uint8_t *p = mg_buf_prepend(buf, MG_IPV4_HDR_LEN);
     struct mg_ipv4_hdr h = {
         .hdr_len = MG_IPV4_HDR_LEN,
         .tos = 0,
         .total_len = total,
-        .id = inet->ip_id++,
-        .frag = MG_IPV4_DF,
+        .id = id,
+        .frag = frag,
         .ttl = 64,
         .proto = proto,
         .src = inet->ipv4_addr,
         .dst = dst,
     };
-    bool offload = (inet->dev->caps & MG_NETDEV_CAP_TX_IPV4_CKSUM) != 0;
+    /* Fragments get their checksum here: devices (and the simulator's) skip
+     * fragments when they fill checksums. */
+    bool offload = (inet->dev->caps & MG_NETDEV_CAP_TX_IPV4_CKSUM) != 0 && !mg_ipv4_is_fragment(&h);
     mg_ipv4_build(p, MG_IPV4_HDR_LEN, &h, !offload);
     if (offload)
         buf->ol_flags |= MG_BUF_TX_IP_CKSUM;
@@ -396,23 +432,13 @@ static void prepend_eth(struct mg_inet *inet, struct mg_buf *buf) {
     buf->l2_len = MG_ETH_HDR_LEN;
 }
 
-int mg_inet_ipv4_output(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint8_t proto) {
-    if (buf->len + MG_IPV4_HDR_LEN > inet->mtu) {
-        mg_inet_drop(inet, MG_DROP_TX_TOO_BIG);
-        mg_buf_free(buf);
-        return -EMSGSIZE;
-    }
-    uint32_t next_hop;
-    if (choose_next_hop(inet, dst, &next_hop) != 0) {
-        mg_inet_drop(inet, MG_DROP_TX_NO_ROUTE);
-        mg_buf_free(buf);
-        return -ENETUNREACH;
-    }
+int mg_inet_ipv4_send_packet(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint32_t next_hop, uint8_t proto,
+                             uint16_t id, uint16_t frag) {
     buf = make_room_for_headers(inet, buf);
     if (!buf)
         return -ENOBUFS;
     buf->ol_flags &= MG_BUF_TX_TCP_CKSUM | MG_BUF_TX_UDP_CKSUM; /* receive flags mean nothing here */
-    prepend_ipv4(inet, buf, dst, proto);
+    prepend_ipv4(inet, buf, dst, proto, id, frag);
     prepend_eth(inet, buf);
     inet->stats.ipv4_out++;
     if (mg_inet_is_broadcast(inet, dst)) {
@@ -421,6 +447,34 @@ int mg_inet_ipv4_output(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, 
         return 0;
     }
     return mg_arp_output(inet, next_hop, buf);
+}
+
+/* Whether a packet too long for the MTU may go out in fragments: never TCP (it
+ * sizes segments by the MSS), never one whose checksum the device is still to
+ * fill (it would sum one fragment), never past the largest IPv4 datagram. */
+static bool may_fragment(const struct mg_buf *buf, uint8_t proto) {
+    return proto != MG_IPPROTO_TCP && !(buf->ol_flags & (MG_BUF_TX_TCP_CKSUM | MG_BUF_TX_UDP_CKSUM)) &&
+           buf->len <= MG_IPV4_MAX_PAYLOAD;
+}
+
+int mg_inet_ipv4_output(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint8_t proto) {
+    if (buf->len + MG_IPV4_HDR_LEN > inet->mtu) {
+        if (!may_fragment(buf, proto)) {
+            mg_inet_drop(inet, MG_DROP_TX_TOO_BIG);
+            mg_buf_free(buf);
+            return -EMSGSIZE;
+        }
+        int rc = mg_inet_ipv4_output_parts(inet, buf->data, buf->len, NULL, 0, dst, proto);
+        mg_buf_free(buf);
+        return rc;
+    }
+    uint32_t next_hop;
+    if (mg_inet_next_hop(inet, dst, &next_hop) != 0) {
+        mg_inet_drop(inet, MG_DROP_TX_NO_ROUTE);
+        mg_buf_free(buf);
+        return -ENETUNREACH;
+    }
+    return mg_inet_ipv4_send_packet(inet, buf, dst, next_hop, proto, inet->ip_id++, MG_IPV4_DF);
 }
 
 /* ---- the poll loop ---- */

@@ -19,6 +19,7 @@
 #include "wire/wire.h"
 
 struct mg_arp_cache;
+struct mg_ipv4_reass;
 struct mg_tcp_layer;
 struct mg_udp_layer;
 
@@ -35,7 +36,7 @@ enum mg_inet_drop {
     MG_DROP_IPV4_MALFORMED,
     MG_DROP_IPV4_BAD_CKSUM,
     MG_DROP_IPV4_NOT_FOR_US,
-    MG_DROP_IPV4_FRAGMENT,     /* no reassembly yet */
+    MG_DROP_IPV4_FRAGMENT,     /* reassembly disabled (ipv4_reassembly_max_datagrams 0) */
     MG_DROP_IPV4_UNSUPPORTED_PROTO,
     MG_DROP_IPV4_BAD_SRC,      /* broadcast/multicast/our own source */
     MG_DROP_ICMP_MALFORMED,
@@ -50,6 +51,18 @@ enum mg_inet_drop {
     MG_DROP_TX_NO_ROUTE,
     MG_DROP_TX_TOO_BIG,        /* L4 packet + IPv4 header longer than the MTU */
     MG_DROP_ICMP_RATE_LIMITED, /* an ICMP error we did not send (token bucket empty) */
+    /* IPv4 reassembly (ipv4_reass.c): each counts frames, and a reason that condemns
+     * a whole datagram counts every fragment it held. */
+    MG_DROP_IPV4_FRAG_BAD_LENGTH, /* a non-last fragment empty or not a multiple of 8 */
+    MG_DROP_IPV4_FRAG_PAST_64K,   /* reaches past 65535 bytes */
+    MG_DROP_IPV4_FRAG_OVERLAP,    /* overlaps another fragment: the datagram is dropped */
+    MG_DROP_IPV4_FRAG_DUPLICATE,  /* an exact copy of a held fragment (the datagram lives on) */
+    MG_DROP_IPV4_FRAG_BAD_END,    /* disagrees with the last fragment about the length */
+    MG_DROP_IPV4_FRAG_TOO_MANY,   /* past ipv4_reassembly_max_fragments */
+    MG_DROP_IPV4_REASS_TOO_BIG,   /* past ipv4_reassembly_max_bytes */
+    MG_DROP_IPV4_REASS_TIMEOUT,   /* incomplete after ipv4_reassembly_timeout_ms */
+    MG_DROP_IPV4_REASS_EVICTED,   /* the oldest datagram, when the table or the buffer budget is full */
+    MG_DROP_IPV4_REASS_NO_BUFFER, /* no buffer (device pool or arena) or timer for it */
     MG_DROP__COUNT
 };
 const char *mg_inet_drop_name(enum mg_inet_drop reason);
@@ -59,10 +72,14 @@ struct mg_inet_stats {
     uint64_t ipv4_in, ipv4_out;
     uint64_t arp_requests_sent, arp_replies_sent, arp_resolution_failures;
     uint64_t icmp_echo_replies_sent, icmp_unreach_sent, icmp_errors_received;
+    uint64_t ipv4_fragments_in, ipv4_reassembled; /* fragments received; datagrams rebuilt */
+    uint64_t ipv4_fragments_out, ipv4_fragmented; /* fragments sent; datagrams split */
     uint64_t drops[MG_DROP__COUNT];
 };
 
 #define MG_INET_TXQ_MAX 64
+/* The largest IPv4 payload: 65535 minus a 20-byte header. */
+#define MG_IPV4_MAX_PAYLOAD (65535u - MG_IPV4_HDR_LEN)
 
 /* Transport layers plug into the stack by registering handlers, so the IP layer has
  * no link-time dependency on them (a stack can run UDP-only, and TCP is tested alone). */
@@ -90,6 +107,7 @@ struct mg_inet {
     uint16_t mss;              /* our advertised MSS (mtu - 40 unless configured lower) */
     uint16_t ip_id;
     struct mg_arp_cache *arp;
+    struct mg_ipv4_reass *reass; /* NULL when reassembly is disabled */
     struct mg_tcp_layer *tcp;  /* set by mg_tcp_layer_create */
     struct mg_udp_layer *udp;  /* set by mg_udp_layer_create */
     struct mg_inet_l4_handler l4[MG_INET_L4_MAX];
@@ -140,6 +158,13 @@ struct mg_buf *mg_inet_alloc_tx(struct mg_inet *inet);
  * hop (queueing behind ARP), and takes ownership of buf. 0 or a negative errno
  * (the frame is then already freed and counted). */
 int mg_inet_ipv4_output(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint8_t proto);
+/* Sends an L4 packet made of head then tail (either may be empty; its checksum
+ * already final), in IPv4 fragments when it does not fit the MTU (never for TCP).
+ * Copies the bytes; the caller keeps them. 0 or a negative errno: -EMSGSIZE past
+ * MG_IPV4_MAX_PAYLOAD. mg_inet_ipv4_output fragments a too-long packet through it,
+ * except TCP's and one whose checksum is left to the device. */
+int mg_inet_ipv4_output_parts(struct mg_inet *inet, const uint8_t *head, uint32_t head_len, const uint8_t *tail,
+                              uint32_t tail_len, uint32_t dst, uint8_t proto);
 /* Whether the device computes this protocol's checksum on transmit. */
 bool mg_inet_l4_tx_offload(const struct mg_inet *inet, uint8_t proto);
 /* Whether dst is reachable without a gateway. */

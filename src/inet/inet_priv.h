@@ -18,6 +18,15 @@ bool mg_inet_is_broadcast(const struct mg_inet *inet, uint32_t addr);
 /* Whether addr can never be the source of a datagram we accept or answer. */
 bool mg_inet_is_bad_source(const struct mg_inet *inet, uint32_t addr);
 
+/* The neighbour a datagram for dst goes to (dst itself on link, else the gateway):
+ * 0, or -ENETUNREACH. */
+int mg_inet_next_hop(struct mg_inet *inet, uint32_t dst, uint32_t *next_hop);
+/* Prepends the IPv4 header (id and flags/offset as given) and Ethernet, and hands
+ * the frame to the neighbour cache (or the device, for a broadcast). Takes
+ * ownership; 0 or a negative errno (the frame then freed and counted). */
+int mg_inet_ipv4_send_packet(struct mg_inet *inet, struct mg_buf *buf, uint32_t dst, uint32_t next_hop, uint8_t proto,
+                             uint16_t id, uint16_t frag);
+
 /* ---- neighbour cache (arp.c) ---- */
 int mg_arp_create(struct mg_inet *inet, struct mg_arp_cache **out);
 void mg_arp_destroy(struct mg_arp_cache *arp);

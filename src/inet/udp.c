@@ -6,8 +6,10 @@
  * Received datagrams reach the socket in the buffer they arrived in (data pulled
  * to the payload, the sender kept in buf->user). Sends are zero copy when the
  * caller's buffer has room for the headers and no one else holds it; otherwise the
- * payload is copied into a fresh transmit buffer. There is no fragmentation: a
- * datagram that does not fit the MTU is refused with -EMSGSIZE. */
+ * payload is copied into a fresh transmit buffer. A datagram that does not fit the
+ * MTU goes out in IPv4 fragments (ipv4_frag.c), with its checksum computed here
+ * (a device would sum only one fragment); past 65507 bytes of payload, the most
+ * an IPv4 datagram can carry, it is refused with -EMSGSIZE. */
 #include "inet/udp.h"
 
 #include <errno.h>
@@ -269,18 +271,35 @@ static struct mg_buf *payload_buffer(struct mg_inet *inet, struct mg_buf *buf, c
     return b;
 }
 
+/* A datagram longer than the MTU: header and checksum built here, the bytes copied
+ * straight from the caller's into each fragment. */
+static int sendto_fragmented(struct mg_udp_sock *s, const uint8_t *data, uint32_t len, uint32_t addr, uint16_t port) {
+    struct mg_inet *inet = s->udp->inet;
+    uint16_t udp_len = (uint16_t)(len + MG_UDP_HDR_LEN);
+    uint8_t hdr[MG_UDP_HDR_LEN];
+    struct mg_udp_hdr h = {.sport = s->lport, .dport = port, .len = udp_len, .cksum = 0};
+    mg_udp_build(hdr, sizeof(hdr), &h);
+    uint32_t sum = mg_cksum_pseudo_ipv4(inet->ipv4_addr, addr, MG_IPPROTO_UDP, udp_len);
+    sum = mg_cksum_add(sum, hdr, sizeof(hdr)); /* 8 bytes: the payload's sum starts aligned */
+    uint16_t c = mg_cksum_finish(mg_cksum_add(sum, data, len));
+    mg_be16_store(hdr + 6, c ? c : 0xffff); /* 0 would mean "no checksum" */
+    return mg_inet_ipv4_output_parts(inet, hdr, sizeof(hdr), data, len, addr, MG_IPPROTO_UDP);
+}
+
 int mg_udp_sendto(struct mg_udp_sock *s, struct mg_buf *buf, const uint8_t *data, uint32_t len, uint32_t addr,
                   uint16_t port) {
     struct mg_inet *inet = s->udp->inet;
     if (port == 0 || addr == 0 || (len > 0 && !data))
         return -EINVAL;
-    if ((uint64_t)len + MG_UDP_HDR_LEN + MG_IPV4_HDR_LEN > inet->mtu)
+    if (len > MG_UDP_MAX_PAYLOAD)
         return -EMSGSIZE;
     if (!s->bound) {
         int rc = mg_udp_bind(s, 0, 0);
         if (rc)
             return rc;
     }
+    if ((uint64_t)len + MG_UDP_HDR_LEN + MG_IPV4_HDR_LEN > inet->mtu)
+        return sendto_fragmented(s, data, len, addr, port);
     struct mg_buf *b = payload_buffer(inet, buf, data, len);
     if (!b)
         return -ENOBUFS;

@@ -13,6 +13,8 @@ struct mg_udp_layer;
 struct mg_udp_sock;
 
 enum { MG_UDP_EV_READABLE = 1u << 0 };
+/* The most payload one datagram carries over IPv4: 65535 - 20 - 8. */
+#define MG_UDP_MAX_PAYLOAD 65507u
 typedef void (*mg_udp_notify_fn)(struct mg_udp_sock *sock, unsigned events, void *user);
 
 int mg_udp_layer_create(struct mg_inet *inet, struct mg_udp_layer **out);
@@ -25,7 +27,9 @@ struct mg_udp_sock *mg_udp_open(struct mg_udp_layer *udp, mg_udp_notify_fn notif
 int mg_udp_bind(struct mg_udp_sock *s, uint32_t addr, uint16_t port);
 /* Sends `len` bytes at `data` (which may lie inside `buf`, a buffer the caller keeps)
  * to addr:port; binds an ephemeral port first if unbound. Zero copy when buf has
- * headroom and no one else holds it. 0 or a negative errno (-EMSGSIZE past the MTU). */
+ * headroom and no one else holds it and the datagram fits the MTU; in IPv4
+ * fragments (copied) when it does not. 0 or a negative errno (-EMSGSIZE past
+ * MG_UDP_MAX_PAYLOAD). */
 int mg_udp_sendto(struct mg_udp_sock *s, struct mg_buf *buf, const uint8_t *data, uint32_t len, uint32_t addr,
                   uint16_t port);
 /* One datagram: > = 0 bytes with *out set (caller owns), or -EAGAIN. */

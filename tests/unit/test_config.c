@@ -259,6 +259,42 @@ static void test_empty_inputs(void) {
     mg_config_free(&c);
 }
 
+/* inetstack_config.ipv4_reassembly_*: defaults, values, units and ranges. */
+static void test_ipv4_reassembly_keys(void) {
+    struct mg_config c;
+    mg_config_defaults(&c);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_datagrams, 64);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_fragments, 64);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_buffers, 256);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_bytes, 65535);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_large_buffers, 4);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_timeout_ns, 30 * SEC);
+    CU_ASSERT_EQUAL_FATAL(load(&c, "inetstack_config:\n"
+                                   "  ipv4_reassembly_max_datagrams: 0\n"
+                                   "  ipv4_reassembly_max_fragments: 45\n"
+                                   "  ipv4_reassembly_max_buffers: 1000\n"
+                                   "  ipv4_reassembly_max_bytes: 9000\n"
+                                   "  ipv4_reassembly_large_buffers: 0\n"
+                                   "  ipv4_reassembly_timeout_ms: 1500\n"),
+                          0);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_datagrams, 0);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_fragments, 45);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_buffers, 1000);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_max_bytes, 9000);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_large_buffers, 0);
+    CU_ASSERT_EQUAL(c.ipv4_reassembly_timeout_ns, 1500 * MS);
+    mg_config_free(&c);
+    expect_error("inetstack_config:\n  ipv4_reassembly_max_bytes: 65536\n",
+                 "inetstack_config.ipv4_reassembly_max_bytes: expected an integer from 576 to 65535", "\"65536\"");
+    expect_error("inetstack_config:\n  ipv4_reassembly_max_bytes: 575\n", "ipv4_reassembly_max_bytes", "\"575\"");
+    expect_error("inetstack_config:\n  ipv4_reassembly_timeout_ms: 0\n",
+                 "inetstack_config.ipv4_reassembly_timeout_ms: expected an integer from 1 to 600000", "\"0\"");
+    expect_error("inetstack_config:\n  ipv4_reassembly_max_fragments: 0\n", "ipv4_reassembly_max_fragments", "\"0\"");
+    expect_error("inetstack_config:\n  ipv4_reassembly_max_datagrams: 4097\n", "ipv4_reassembly_max_datagrams",
+                 "\"4097\"");
+    expect_error("inetstack_config:\n  ipv4_reassembly_max_buffers: -1\n", "ipv4_reassembly_max_buffers", "\"-1\"");
+}
+
 static void test_bad_values(void) {
     /* wrong type */
     expect_error("inetstack_config:\n  mtu: [1500]\n", "<string>:2: inetstack_config.mtu: expected an integer",
@@ -911,6 +947,7 @@ int main(void) {
     } tests[] = {
         {"defaults", test_defaults},
         {"demikernel_file", test_demikernel_file},
+        {"ipv4_reassembly_keys", test_ipv4_reassembly_keys},
         {"margay_keys", test_margay_keys},
         {"empty_inputs", test_empty_inputs},
         {"bad_values", test_bad_values},

@@ -199,7 +199,7 @@ static void test_pending_queue_bound(void) {
     struct peer p;
     peer_setup(&p, NULL);
     int refused = 0;
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 52; i++) {
         int rc = peer_stack_send(&p, PEER_IP, MG_IPPROTO_TCP, 30, (uint8_t)i);
         if (rc == -ENOBUFS)
             refused++;
@@ -211,7 +211,7 @@ static void test_pending_queue_bound(void) {
     mg_inet_flush(p.inet);
     expect_request(&p, PEER_IP);
     peer_reply(&p, PEER_IP);
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < 48; i++)
         CU_ASSERT_EQUAL(expect_ipv4_tag(&p), i);
     CU_ASSERT_EQUAL(peer_count_frames(&p), 0);
     peer_teardown(&p);

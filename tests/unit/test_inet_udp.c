@@ -105,7 +105,43 @@ static void test_every_size_round_trips(void) {
 static void test_too_big_fails_push(void) {
     struct simhosts *sh = make_hosts(2, 2, 0, true, 0);
     int tx = udp_socket_bound(sh, 0, 6000);
-    CU_ASSERT_EQUAL(pushto(sh, 0, tx, 1, 7000, 1473, 0), EMSGSIZE);
+    CU_ASSERT_EQUAL(pushto(sh, 0, tx, 1, 7000, 65508, 0), EMSGSIZE);
+    CU_ASSERT_EQUAL(simhosts_inet(sh, 0)->stats.ipv4_out, 0);
+    simhosts_destroy(sh);
+}
+
+/* Datagrams past the MTU go out in fragments and arrive whole, both ways, up to the
+ * largest UDP payload over IPv4; every buffer is back in its pool afterwards. */
+static void test_fragmented_sizes_round_trip(void) {
+    static const size_t sizes[] = {1, 1472, 1473, 8192, 65507, 30000, 2953};
+    struct simhosts *sh = make_hosts(2, 21, 0, false, 0);
+    int q[2] = {udp_socket_bound(sh, 0, 6000), udp_socket_bound(sh, 1, 7000)};
+    const uint16_t ports[2] = {6000, 7000};
+    static uint8_t expect[65507];
+    unsigned bad = 0;
+    for (unsigned dir = 0; dir < 2; dir++) {
+        unsigned from = dir, to = 1 - dir;
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            size_t len = sizes[i];
+            demi_qresult_t qr;
+            deliver(sh, from, q[from], to, q[to], ports[to], len, (unsigned)(i + dir), &qr);
+            CU_ASSERT_EQUAL_FATAL(qr.qr_opcode, DEMI_OPC_POP);
+            demi_sgarray_t *sga = &qr.qr_value.sga;
+            fill_pattern(expect, len, (unsigned)(i + dir));
+            if (sga->sga_segs[0].sgaseg_len != len || memcmp(sga->sga_segs[0].sgaseg_buf, expect, len) != 0)
+                bad++;
+            CU_ASSERT_EQUAL(ntohs(sga->sga_addr.sin_port), ports[from]);
+            simhosts_use(sh, to);
+            CU_ASSERT_EQUAL(demi_sgafree(sga), 0);
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    for (unsigned h = 0; h < 2; h++) {
+        struct mg_inet *in = simhosts_inet(sh, h);
+        CU_ASSERT_EQUAL(in->stats.ipv4_reassembled, 5); /* all but 1 and 1472 */
+        CU_ASSERT_EQUAL(in->stats.drops[MG_DROP_UDP_BAD_CKSUM], 0);
+        CU_ASSERT_EQUAL(in->dev->pool->in_use, 0);
+    }
     simhosts_destroy(sh);
 }
 
@@ -416,7 +452,7 @@ static void test_recv_queue_bound_and_bad_checksum(void) {
     }
     CU_ASSERT_EQUAL(n, 256);
     CU_ASSERT_EQUAL(mg_udp_recvfrom(rx, &b, &from, &port), -EAGAIN);
-    CU_ASSERT_EQUAL(mg_udp_sendto(tx, NULL, payload, 1473, in1->ipv4_addr, 7000), -EMSGSIZE);
+    CU_ASSERT_EQUAL(mg_udp_sendto(tx, NULL, payload, MG_UDP_MAX_PAYLOAD + 1, in1->ipv4_addr, 7000), -EMSGSIZE);
     CU_ASSERT_EQUAL(mg_udp_sendto(tx, NULL, payload, 1, in1->ipv4_addr, 0), -EINVAL);
     mg_udp_close(tx);
     mg_udp_close(rx);
@@ -459,7 +495,8 @@ int main(void) {
         return 1;
     CU_pSuite s = CU_add_suite("inet_udp", NULL, NULL);
     CU_add_test(s, "every size 1..1472 round-trips via PDPIX", test_every_size_round_trips);
-    CU_add_test(s, "datagram past the MTU fails the push with EMSGSIZE", test_too_big_fails_push);
+    CU_add_test(s, "datagram past 65507 bytes fails the push with EMSGSIZE", test_too_big_fails_push);
+    CU_add_test(s, "datagrams past the MTU round-trip in fragments, both ways", test_fragmented_sizes_round_trip);
     CU_add_test(s, "pops complete in order", test_pops_complete_in_order);
     CU_add_test(s, "checksum offload path", test_checksum_offload_path);
     CU_add_test(s, "popped array pushed back without a copy", test_echo_back_popped_buffer_zero_copy);
