@@ -190,6 +190,13 @@ void tcp_cc_dupack(struct mg_tcp_sock *c) {
         enter_recovery(c, c->dupacks == TCP_DUPTHRESH);
 }
 
+void tcp_cc_sack_news(struct mg_tcp_sock *c) {
+    if (c->in_recovery)
+        sack_send_holes(c);
+    else if (tcp_sack_is_lost(c, c->snd_una))
+        enter_recovery(c, false);
+}
+
 void tcp_cc_timeout(struct mg_tcp_sock *c) {
     c->ssthresh = loss_ssthresh(c);
     c->cwnd = c->mss;

@@ -338,6 +338,10 @@ static bool process_ack(struct mg_tcp_sock *c, struct tcp_seg *s) {
     } else if (ack == c->snd_una && s->len == 0 && !(s->flags & (MG_TCP_SYN | MG_TCP_FIN)) &&
                c->snd_una != c->snd_max && wnd == c->snd_wnd) {
         tcp_cc_dupack(c);
+    } else if (ack == c->snd_una && c->sack_ok && s->th.opts.num_sack_blocks && c->snd_una != c->snd_max) {
+        /* Not a duplicate ACK by RFC 5681's letter (it carries data, say), but its
+         * SACK blocks are news all the same (RFC 6675 2). */
+        tcp_cc_sack_news(c);
     }
     /* Window update (RFC 9293 3.10.7.4, fifth step). */
     if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {

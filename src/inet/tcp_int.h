@@ -241,6 +241,9 @@ void tcp_cc_ack(struct mg_tcp_sock *c, uint32_t acked);
 /* Duplicate ACK: returns true when the caller should fast-retransmit. */
 void tcp_cc_dupack(struct mg_tcp_sock *c);
 void tcp_cc_timeout(struct mg_tcp_sock *c);
+/* An ACK that moved nothing but brought SACK blocks, and was not a duplicate ACK
+ * (it carried data or a window change): recovery may start or send on. */
+void tcp_cc_sack_news(struct mg_tcp_sock *c);
 /* Whether a recovery runs on the SACK scoreboard: then the pipe, not snd_nxt, says
  * how much more may be sent. */
 bool tcp_cc_sack_recovery(const struct mg_tcp_sock *c);

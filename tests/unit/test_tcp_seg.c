@@ -819,6 +819,35 @@ static void test_sack_retransmits_holes(void) {
     th_teardown();
 }
 
+/* A peer that sends data too never sends duplicate ACKs by RFC 5681's letter; its
+ * SACK blocks still show the first segment lost, and recovery resends it. */
+static void test_sack_recovery_on_data_acks(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &sack_mss1460);
+    mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    send_bytes(s, 6 * 1460, 0);
+    th_drain();
+    const uint32_t M = 1460, b = fx.iss + 1;
+    struct th_sent d;
+    for (uint32_t i = 2; i <= 4; i++) {
+        struct mg_tcp_opts o = {.num_sack_blocks = 1, .sack = {{b + M, b + i * M}}};
+        th_inject(80, fx.lport, 1001 + (i - 2) * 10, b, A, 60000, &o, "0123456789", 10);
+        th_check();
+        unsigned resent = 0;
+        while (th_pop(&d)) {
+            if (d.len > 0) {
+                resent++;
+                CU_ASSERT(d.tcp.seq == b && d.len == M);
+            }
+        }
+        CU_ASSERT(resent == (i == 4 ? 1u : 0u)); /* lost once more than 2 MSS are SACKed above it */
+    }
+    CU_ASSERT(s->in_recovery && s->rxt_high == b + M);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->sack_recoveries == 1 && mg_tcp_stats(th.tcp)->sack_hole_retransmits == 1);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
 /* Blocks that cannot be right are ignored and counted, never stored. */
 static void test_sack_invalid_blocks(void) {
     struct fixture fx;
@@ -1633,6 +1662,7 @@ static const struct mg_test_case cases[] = {
     {"SACK blocks sent, with timestamps", test_sack_receiver_blocks_ts},
     {"SACK blocks sent, without timestamps", test_sack_receiver_blocks_no_ts},
     {"SACK recovery resends exactly the holes", test_sack_retransmits_holes},
+    {"SACK recovery on ACKs that carry data", test_sack_recovery_on_data_acks},
     {"invalid SACK blocks ignored and counted", test_sack_invalid_blocks},
     {"SACK scoreboard bounded", test_sack_scoreboard_bounded},
     {"zero window and persist probes", test_zero_window_persist},
