@@ -88,15 +88,14 @@ static void sack_send_holes(struct mg_tcp_sock *c) {
     }
 }
 
-/* RFC 6675 5 step (4): the first hole goes at once, whatever the pipe says. Without
- * any SACKed range (the peer's blocks were lost) that is the head, as in NewReno. */
+/* RFC 6675 5 step (4): the first hole from snd_una goes at once, whatever the pipe
+ * says, even if an earlier recovery resent it (that copy was lost, or the peer would
+ * have acknowledged it); HighRxt starts afresh. Without any SACKed range (the peer's
+ * blocks were lost) that is the head, as in NewReno. */
 static void sack_enter_recovery(struct mg_tcp_sock *c) {
     c->tcp->stats.sack_recoveries++;
     c->cwnd = c->ssthresh;
-    /* Holes resent in the previous recovery (above its `recover`) may still be on
-     * their way: rxt_high keeps them from going twice; only a timeout lowers it. */
-    if (SEQ_LT(c->rxt_high, c->snd_una))
-        c->rxt_high = c->snd_una;
+    c->rxt_high = c->snd_una;
     uint32_t seq, hole_end;
     if (!tcp_sack_next_hole(c, false, &seq, &hole_end)) {
         seq = c->snd_una;
