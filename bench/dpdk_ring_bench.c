@@ -144,10 +144,15 @@ static void bulk_stats(const char *side) {
         return;
     struct mg_inet_libos *lib = mg_rt_libos_state(cur);
     const struct mg_tcp_stats *t = mg_tcp_stats(lib->inet->tcp);
-    fprintf(stderr, "%s tcp: segs_in %llu segs_out %llu retransmits %llu fast %llu timeouts %llu copies %llu\n", side,
-            (unsigned long long)t->segs_in, (unsigned long long)t->segs_out, (unsigned long long)t->retransmits,
-            (unsigned long long)t->fast_retransmits, (unsigned long long)t->timeouts,
-            (unsigned long long)t->payload_copies);
+    fprintf(stderr,
+            "%s tcp: segs_in %llu segs_out %llu retransmits %llu (%llu bytes) fast %llu timeouts %llu copies %llu "
+            "sack: recoveries %llu hole retransmits %llu blocks in %llu (ignored %llu) out %llu\n",
+            side, (unsigned long long)t->segs_in, (unsigned long long)t->segs_out, (unsigned long long)t->retransmits,
+            (unsigned long long)t->retransmit_bytes, (unsigned long long)t->fast_retransmits,
+            (unsigned long long)t->timeouts, (unsigned long long)t->payload_copies,
+            (unsigned long long)t->sack_recoveries, (unsigned long long)t->sack_hole_retransmits,
+            (unsigned long long)t->sack_blocks_received, (unsigned long long)t->sack_blocks_ignored,
+            (unsigned long long)t->sack_blocks_sent);
     if (mg_dpdk_netdev_is(lib->dev))
         mg_dpdk_netdev_print_stats(lib->dev, stderr);
 }

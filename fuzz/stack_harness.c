@@ -137,6 +137,7 @@ static struct fh_view *view_for_update(struct fh *h, uint16_t lport, uint16_t rp
 }
 
 #define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
 
 /* Checks one TCP segment the stack sent and records it in the connection's view. */
 static void track_tcp(struct fh *h, const struct mg_ipv4_hdr *ip, const uint8_t *seg, size_t len) {
@@ -162,6 +163,12 @@ static void track_tcp(struct fh *h, const struct mg_ipv4_hdr *ip, const uint8_t 
     if (th.flags & MG_TCP_ACK) {
         v->ack = th.ack;
         v->ack_valid = true;
+    }
+    /* SACK blocks (RFC 2018) describe data held above the cumulative ACK. */
+    for (unsigned i = 0; i < th.opts.num_sack_blocks; i++) {
+        const struct mg_tcp_sack_block *sb = &th.opts.sack[i];
+        if (!(th.flags & MG_TCP_ACK) || !SEQ_LT(sb->left, sb->right) || !SEQ_GT(sb->left, th.ack))
+            fuzz_fail("the stack sent SACK block %u..%u with ACK %u", sb->left, sb->right, th.ack);
     }
     v->window = th.window;
     if (th.opts.has_timestamp)

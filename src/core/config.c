@@ -160,6 +160,7 @@ static const struct key_desc keys[] = {
     UINT("tcp.ooo_max_segments", tcp_ooo_max_segments, 0, 65535, 1),
     UINT("tcp.syn_backlog", tcp_syn_backlog, 1, 65535, 1),
     UINT("tcp.max_connections", tcp_max_connections, 1, 16777216, 1),
+    BOOL("tcp.sack", tcp_sack),
     UINT("tcp.ephemeral_port_min", ephemeral_port_min, 1, 65535, 1),
     UINT("tcp.ephemeral_port_max", ephemeral_port_max, 1, 65535, 1),
 };
@@ -985,6 +986,7 @@ void mg_config_defaults(struct mg_config *cfg) {
     cfg->tcp_ooo_max_segments = 256;
     cfg->tcp_syn_backlog = 128;
     cfg->tcp_max_connections = 65536;
+    cfg->tcp_sack = true;
     cfg->ephemeral_port_min = 49152;
     cfg->ephemeral_port_max = 65535;
 }

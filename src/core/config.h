@@ -103,6 +103,7 @@ struct mg_config {
     uint32_t tcp_ooo_max_segments;    /* out-of-order queue bound; default 256 */
     uint32_t tcp_syn_backlog;         /* SYN-RECEIVED queue bound per listener; default 128 */
     uint32_t tcp_max_connections;     /* default 65536 */
+    bool tcp_sack;                    /* offer and use SACK (RFC 2018, RFC 6675); default true */
     uint16_t ephemeral_port_min, ephemeral_port_max; /* default 49152..65535 */
 
     /* dpdk: (added by the DPDK netdev) */

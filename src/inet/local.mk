@@ -22,6 +22,7 @@ libmargay_la_SOURCES += \
 	src/inet/tcp_cc.c \
 	src/inet/tcp_in.c \
 	src/inet/tcp_out.c \
+	src/inet/tcp_sack.c \
 	src/inet/tcp_timer.c
 noinst_HEADERS += \
 	src/inet/tcp_int.h

@@ -1007,6 +1007,9 @@ static int check_sock(const struct mg_tcp_sock *c, char *why, size_t len) {
     /* Sequence space. */
     CHECK(SEQ_LEQ(c->snd_una, c->snd_nxt) && SEQ_LEQ(c->snd_nxt, c->snd_max),
           "port %u %s: snd_una %u <= snd_nxt %u <= snd_max %u violated", port, st, c->snd_una, c->snd_nxt, c->snd_max);
+    const char *sb_bad = tcp_sack_check(c);
+    CHECK(!sb_bad, "port %u %s: SACK scoreboard: %s (snd_una %u, snd_max %u, %u ranges)", port, st, sb_bad, c->snd_una,
+          c->snd_max, c->sb_count);
     if (c->state == MG_TCP_TIME_WAIT) {
         CHECK(mg_timer_armed(&c->t_wait), "port %u: TIME-WAIT without its timer", port);
         CHECK(!mg_timer_armed(&c->t_rexmit) && !mg_timer_armed(&c->t_persist), "port %u: TIME-WAIT retransmitting",

@@ -68,6 +68,14 @@ struct mg_tcp_stats {
     uint64_t rsts_sent, rsts_received, challenge_acks_sent;
     uint64_t conns_opened, conns_accepted, conns_established, conns_reset, conns_timed_out;
     uint64_t payload_copies;     /* bytes copied on transmit (zero-copy not possible) */
+    uint64_t retransmit_bytes;   /* payload bytes sent again (timeouts, fast and SACK recovery) */
+    /* SACK (RFC 2018, RFC 6675). */
+    uint64_t sack_recoveries;       /* loss recoveries run on the scoreboard */
+    uint64_t sack_blocks_received;  /* blocks on ACKs of SACK connections, valid or not */
+    uint64_t sack_blocks_ignored;   /* of those: reversed, below snd_una or beyond snd_max */
+    uint64_t sack_blocks_sent;
+    uint64_t sack_scoreboard_full;  /* ranges forgotten because the scoreboard was full */
+    uint64_t sack_hole_retransmits; /* segments resent from scoreboard holes */
     uint64_t drops[MG_TCP_DROP__COUNT];
 };
 

@@ -2,7 +2,8 @@
  * 4-tuples, then listeners, else a RST), and the RFC 9293 3.10.7 event processing for
  * every state, hardened per RFC 5961 (challenge ACKs for in-window RSTs that are not
  * exact and for SYNs in synchronized states; ACK acceptability) and RFC 7323 (window
- * scale, timestamps, PAWS). Data goes to the receive queue in order, or to a bounded
+ * scale, timestamps, PAWS). SACK blocks on ACKs feed the sender's scoreboard
+ * (tcp_sack.c). Data goes to the receive queue in order, or to a bounded
  * out-of-order queue from which holes are reassembled. ICMP errors and neighbour
  * failures for our connections arrive here too. */
 #include <errno.h>
@@ -41,6 +42,8 @@ static void apply_syn_options(struct mg_tcp_sock *c, const struct tcp_seg *s) {
     } else {
         c->ts_ok = false;
     }
+    /* SACK only when both SYNs offer it (RFC 2018 2); ours did iff tcp.sack. */
+    c->sack_ok = o->sack_permitted && c->tcp->inet->cfg.tcp_sack;
     uint32_t mss = c->peer_mss < c->our_mss ? c->peer_mss : c->our_mss;
     if (c->user_mss && c->user_mss < mss)
         mss = c->user_mss;
@@ -252,6 +255,7 @@ static void process_text(struct mg_tcp_sock *c, struct tcp_seg *s) {
         mg_buf_trim(s->buf, s->len);
         ooo_insert(c, s->buf, seq, fin);
         s->buf = NULL;
+        tcp_sack_rcv_note(c, seq); /* its run becomes the first SACK block */
         c->ack_now = true;
     }
 }
@@ -280,6 +284,8 @@ static bool process_ack(struct mg_tcp_sock *c, struct tcp_seg *s) {
     struct mg_tcp_layer *tcp = c->tcp;
     uint32_t ack = s->ack;
     uint32_t wnd = (uint32_t)s->th.window << c->snd_wscale;
+    if (c->sack_ok && s->th.opts.num_sack_blocks)
+        tcp_sack_update(c, &s->th.opts, ack);
     if (SEQ_GT(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
         uint32_t end = tcp_data_end(c);
@@ -304,6 +310,7 @@ static bool process_ack(struct mg_tcp_sock *c, struct tcp_seg *s) {
         c->snd_una = ack;
         if (SEQ_LT(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
+        tcp_sack_trim(c);
         tcp_cc_ack(c, acked);
         /* RFC 6298 5.3: restart the timer for what is still outstanding. */
         mg_timer_cancel(&tcp->inet->timers, &c->t_rexmit);
@@ -331,6 +338,10 @@ static bool process_ack(struct mg_tcp_sock *c, struct tcp_seg *s) {
     } else if (ack == c->snd_una && s->len == 0 && !(s->flags & (MG_TCP_SYN | MG_TCP_FIN)) &&
                c->snd_una != c->snd_max && wnd == c->snd_wnd) {
         tcp_cc_dupack(c);
+    } else if (ack == c->snd_una && c->sack_ok && s->th.opts.num_sack_blocks && c->snd_una != c->snd_max) {
+        /* Not a duplicate ACK by RFC 5681's letter (it carries data, say), but its
+         * SACK blocks are news all the same (RFC 6675 2). */
+        tcp_cc_sack_news(c);
     }
     /* Window update (RFC 9293 3.10.7.4, fifth step). */
     if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {

@@ -1,6 +1,7 @@
 /* inet/tcp_int.h — margay TCP internals shared by tcp.c (layer, sockets, demux),
- * tcp_in.c (segment arrival), tcp_out.c (segment building, send queue), tcp_timer.c
- * and tcp_cc.c (NewReno). Nothing outside src/inet/tcp_*.c includes this: the socket
+ * tcp_in.c (segment arrival), tcp_out.c (segment building, send queue), tcp_timer.c,
+ * tcp_cc.c (NewReno and SACK-based recovery) and tcp_sack.c (SACK blocks and the
+ * scoreboard). Nothing outside src/inet/tcp_*.c includes this: the socket
  * layout is private so the state machine can change without touching callers. */
 #ifndef MARGAY_INET_TCP_INT_H
 #define MARGAY_INET_TCP_INT_H
@@ -39,6 +40,19 @@ struct tcp_sndent {
 /* Headroom a send-queue region needs in front of it to be sent in place (TCP with
  * options, IPv4 and Ethernet headers fit in it). */
 #define TCP_INPLACE_HEADROOM 128u
+
+/* SACK (RFC 2018). The sender's scoreboard keeps at most TCP_SACK_SB_MAX SACKed
+ * ranges per connection (a fixed array, so nothing is allocated per ACK); ranges that
+ * do not fit are forgotten, which only costs a retransmission the peer did not need.
+ * The receiver remembers the last TCP_SACK_RCV_MAX out-of-order arrivals (one
+ * sequence number each) to order its blocks most recent first. */
+#define TCP_SACK_SB_MAX 16
+#define TCP_SACK_RCV_MAX MG_TCP_MAX_SACK_BLOCKS
+#define TCP_DUPTHRESH 3 /* RFC 6675 DupThresh */
+
+struct tcp_sack_range {
+    uint32_t start, end; /* [start, end) */
+};
 
 /* The layer's demultiplexing tables, hash tables chained through the sockets:
  * connections by 4-tuple, listeners by port, and by port every socket holding one. */
@@ -123,9 +137,18 @@ struct mg_tcp_sock {
     uint32_t keep_sent;         /* keepalive probes unanswered */
     uint64_t last_rx_ns;        /* last segment received (keepalive idle time) */
 
-    /* Congestion control (RFC 5681, RFC 6582). */
-    uint32_t cwnd, ssthresh, dupacks, recover, bytes_acked;
+    /* Congestion control (RFC 5681, RFC 6582; RFC 6675 when sack_ok). rxt_high is
+     * HighRxt: one past the last byte retransmitted in this SACK recovery. */
+    uint32_t cwnd, ssthresh, dupacks, recover, bytes_acked, rxt_high;
     bool in_recovery;
+
+    /* SACK: on when both SYNs carried SACK-permitted. sb holds the SACKed ranges
+     * above snd_una, sorted and disjoint; rcv_sack_seq the receiver's recent
+     * out-of-order arrivals, most recent first. */
+    bool sack_ok;
+    uint8_t sb_count, rcv_sack_count;
+    struct tcp_sack_range sb[TCP_SACK_SB_MAX];
+    uint32_t rcv_sack_seq[TCP_SACK_RCV_MAX];
 
     /* ACK generation. */
     uint32_t segs_unacked;
@@ -218,6 +241,33 @@ void tcp_cc_ack(struct mg_tcp_sock *c, uint32_t acked);
 /* Duplicate ACK: returns true when the caller should fast-retransmit. */
 void tcp_cc_dupack(struct mg_tcp_sock *c);
 void tcp_cc_timeout(struct mg_tcp_sock *c);
+/* An ACK that moved nothing but brought SACK blocks, and was not a duplicate ACK
+ * (it carried data or a window change): recovery may start or send on. */
+void tcp_cc_sack_news(struct mg_tcp_sock *c);
+/* Whether a recovery runs on the SACK scoreboard: then the pipe, not snd_nxt, says
+ * how much more may be sent. */
+bool tcp_cc_sack_recovery(const struct mg_tcp_sock *c);
+
+/* ---- tcp_sack.c ---- */
+/* Sender: takes the blocks of an ACK whose cumulative point is ack (invalid ones are
+ * ignored and counted), then drops what ack covers. */
+void tcp_sack_update(struct mg_tcp_sock *c, const struct mg_tcp_opts *o, uint32_t ack);
+void tcp_sack_trim(struct mg_tcp_sock *c); /* forget ranges below snd_una */
+void tcp_sack_clear(struct mg_tcp_sock *c);
+/* RFC 6675 IsLost for a byte not SACKed: enough SACKed above it. */
+bool tcp_sack_is_lost(const struct mg_tcp_sock *c, uint32_t seq);
+/* RFC 6675 SetPipe: the bytes the sender estimates are still in the network. */
+uint32_t tcp_sack_pipe(const struct mg_tcp_sock *c);
+/* RFC 6675 NextSeg rules 1 (lost: true) or 3 (not lost): the first unSACKed byte at or
+ * above rxt_high and below the highest SACKed byte, and how far its hole reaches.
+ * False if there is none. */
+bool tcp_sack_next_hole(const struct mg_tcp_sock *c, bool lost, uint32_t *seq, uint32_t *hole_end);
+/* Receiver: an out-of-order segment starting at seq was queued. */
+void tcp_sack_rcv_note(struct mg_tcp_sock *c, uint32_t seq);
+/* Receiver: fills o's SACK blocks (at most max) from the out-of-order queue. */
+void tcp_sack_rcv_blocks(struct mg_tcp_sock *c, struct mg_tcp_opts *o, unsigned max);
+/* Invariant check of the scoreboard; NULL or what is wrong. */
+const char *tcp_sack_check(const struct mg_tcp_sock *c);
 
 static inline uint32_t tcp_data_end(const struct mg_tcp_sock *c) {
     return c->snd_buf_seq + c->sq_bytes;

@@ -236,6 +236,26 @@ static void fill_cksum(struct mg_inet *inet, struct mg_buf *b, uint32_t src, uin
     }
 }
 
+/* SACK blocks for an ACK (RFC 2018 4): as many as fit beside the other options, and
+ * on a segment with data only as many as fit in the room the MSS left for options
+ * (the MSS was reduced by the timestamps alone), so a segment never outgrows the
+ * path. Pure ACKs, the ones that matter to a sender in recovery, carry them all. */
+static void add_sack_blocks(struct mg_tcp_sock *c, struct mg_tcp_opts *o, uint32_t len) {
+    size_t room = MG_TCP_MAX_HDR_LEN - MG_TCP_HDR_LEN;
+    if (len) {
+        uint32_t budget = c->mss + (c->ts_ok ? TCP_TS_OPT_LEN : 0u);
+        uint32_t left = budget > len ? budget - len : 0;
+        if (left < room)
+            room = left;
+    }
+    size_t other = mg_tcp_opts_len(o);
+    if (room < other + 4u + 8u)
+        return;
+    unsigned max = (unsigned)((room - other - 4u) / 8u);
+    tcp_sack_rcv_blocks(c, o, max);
+    c->tcp->stats.sack_blocks_sent += o->num_sack_blocks;
+}
+
 /* Builds and sends one segment of connection c: flags, seq, and len payload bytes
  * taken from the send queue at seq. */
 static int xmit(struct mg_tcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len) {
@@ -272,11 +292,15 @@ static int xmit(struct mg_tcp_sock *c, uint32_t seq, uint8_t flags, uint32_t len
             h.opts.ts_val = tcp_ts_now(c);
             h.opts.ts_ecr = active && !(flags & MG_TCP_ACK) ? 0 : c->ts_recent;
         }
+        if (active ? tcp->inet->cfg.tcp_sack : c->sack_ok)
+            h.opts.sack_permitted = true; /* on a SYN-ACK only if the SYN had it (RFC 2018 2) */
     } else if (c->ts_ok && !(flags & MG_TCP_RST)) {
         h.opts.has_timestamp = true;
         h.opts.ts_val = tcp_ts_now(c);
         h.opts.ts_ecr = c->ts_recent;
     }
+    if (!syn && (flags & MG_TCP_ACK) && !(flags & MG_TCP_RST) && c->sack_ok && c->ooo_head)
+        add_sack_blocks(c, &h.opts, len);
     size_t hl = MG_TCP_HDR_LEN + mg_tcp_opts_len(&h.opts);
     uint8_t *p = inplace ? mg_buf_prepend(b, (uint32_t)hl) : mg_buf_append(b, (uint32_t)(hl + len));
     if (!p || mg_tcp_build(p, hl, &h) != hl) {
@@ -342,8 +366,10 @@ int tcp_xmit_data(struct mg_tcp_sock *c, uint32_t seq, uint32_t len, bool with_f
         flags |= MG_TCP_FIN;
     if (len && seq + len == tcp_data_end(c))
         flags |= MG_TCP_PSH;
-    if (SEQ_LT(seq, c->snd_max))
+    if (SEQ_LT(seq, c->snd_max)) {
         c->tcp->stats.retransmits++;
+        c->tcp->stats.retransmit_bytes += len;
+    }
     return xmit(c, seq, flags, len);
 }
 
@@ -388,6 +414,16 @@ static bool sending_state(enum mg_tcp_state s) {
            s == MG_TCP_CLOSING;
 }
 
+/* In a SACK recovery (RFC 6675 5 step C) new data goes while cwnd exceeds the pipe
+ * by at least an MSS, within the peer's window. */
+static uint32_t sack_usable(const struct mg_tcp_sock *c) {
+    uint32_t pipe = tcp_sack_pipe(c);
+    uint32_t room = c->cwnd > pipe && c->cwnd - pipe >= c->mss ? c->cwnd - pipe : 0;
+    uint32_t win_end = c->snd_una + c->snd_wnd;
+    uint32_t wnd = SEQ_GT(win_end, c->snd_nxt) ? win_end - c->snd_nxt : 0;
+    return room < wnd ? room : wnd;
+}
+
 /* Sends segments while the rules allow. force: one segment regardless of Nagle and
  * SWS (persist timer with a small open window). */
 static void output_segments(struct mg_tcp_sock *c, bool force) {
@@ -398,6 +434,8 @@ static void output_segments(struct mg_tcp_sock *c, bool force) {
         uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
         uint32_t win_end = c->snd_una + wnd;
         uint32_t usable = SEQ_GT(win_end, c->snd_nxt) ? win_end - c->snd_nxt : 0;
+        if (tcp_cc_sack_recovery(c))
+            usable = sack_usable(c);
         uint32_t len = avail < usable ? avail : usable;
         if (len > c->mss)
             len = c->mss;

@@ -95,6 +95,7 @@ static void test_defaults(void) {
     CU_ASSERT_EQUAL(c.tcp_ooo_max_segments, 256);
     CU_ASSERT_EQUAL(c.tcp_syn_backlog, 128);
     CU_ASSERT_EQUAL(c.tcp_max_connections, 65536);
+    CU_ASSERT_TRUE(c.tcp_sack);
     CU_ASSERT_EQUAL(c.ephemeral_port_min, 49152);
     CU_ASSERT_EQUAL(c.ephemeral_port_max, 65535);
     mg_config_free(&c);
@@ -208,6 +209,7 @@ static void test_margay_keys(void) {
                                "  ooo_max_segments: 64\n"
                                "  syn_backlog: 1024\n"
                                "  max_connections: 1000\n"
+                               "  sack: false\n"
                                "  ephemeral_port_min: 10000\n"
                                "  ephemeral_port_max: 10000\n";
     struct mg_config c;
@@ -237,6 +239,7 @@ static void test_margay_keys(void) {
     CU_ASSERT_EQUAL(c.tcp_ooo_max_segments, 64);
     CU_ASSERT_EQUAL(c.tcp_syn_backlog, 1024);
     CU_ASSERT_EQUAL(c.tcp_max_connections, 1000);
+    CU_ASSERT_FALSE(c.tcp_sack);
     CU_ASSERT_EQUAL(c.ephemeral_port_min, 10000);
     CU_ASSERT_EQUAL(c.ephemeral_port_max, 10000);
 
@@ -337,6 +340,7 @@ static void test_bad_values(void) {
     expect_error("inetstack_config:\n  mtu: 15oo\n",
                  "<string>:2: inetstack_config.mtu: expected an integer from 68 to 9216, got \"15oo\"", NULL);
     expect_error("tcp:\n  retries: 8 \"x\"\n", "tcp.retries", NULL);
+    expect_error("tcp:\n  sack: sometimes\n", "<string>:2: tcp.sack: expected true or false", "\"sometimes\"");
     expect_error("tcp:\n  retries: \" 8\"\n", "tcp.retries", "\" 8\"");
     expect_error("tcp:\n  retries: +8\n", "tcp.retries", "\"+8\"");
     expect_error("tcp:\n  retries: 0x8\n", "tcp.retries", "\"0x8\"");

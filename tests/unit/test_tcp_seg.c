@@ -94,7 +94,7 @@ static void test_active_open(void) {
     CU_ASSERT(syn.tcp.opts.has_mss && syn.tcp.opts.mss == 1460);
     CU_ASSERT(syn.tcp.opts.has_wscale && syn.tcp.opts.wscale == 5); /* 1 MiB buffer */
     CU_ASSERT(syn.tcp.opts.has_timestamp && syn.tcp.opts.ts_ecr == 0);
-    CU_ASSERT(!syn.tcp.opts.sack_permitted);
+    CU_ASSERT(syn.tcp.opts.sack_permitted); /* tcp.sack is on by default */
     CU_ASSERT(syn.tcp.window == 65535);
     CU_ASSERT(syn.len == 0);
     struct mg_tcp_opts o = {.has_mss = true, .mss = 1000};
@@ -106,6 +106,7 @@ static void test_active_open(void) {
     CU_ASSERT(ack.tcp.ack == 5001);
     CU_ASSERT(ack.tcp.window == 65535); /* no scaling: the peer did not offer it */
     CU_ASSERT(!ack.tcp.opts.has_timestamp);
+    CU_ASSERT(!s->sack_ok); /* the peer did not offer SACK */
     CU_ASSERT(mg_tcp_sock_state(s) == MG_TCP_ESTABLISHED);
     CU_ASSERT(ev.events & MG_TCP_EV_CONNECTED);
     /* The peer's MSS bounds our segments. */
@@ -607,6 +608,300 @@ static void test_fast_retransmit_newreno(void) {
     send_bytes(s, 1460, 0);
     CU_ASSERT_FATAL(th_pop(&d));
     CU_ASSERT(d.tcp.seq == base + 6 * 1460);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+/* ------------------------------------------------------------ SACK ---- */
+
+static const struct mg_tcp_opts sack_mss1460 = {.has_mss = true, .mss = 1460, .sack_permitted = true};
+
+static void sack_off(struct mg_config *cfg) {
+    cfg->tcp_delayed_ack_ns = 0;
+    cfg->tcp_sack = false;
+}
+
+/* SACK is on only when both SYNs carry SACK-permitted; a SYN-ACK offers it only to a
+ * SYN that did (RFC 2018 2); tcp.sack false offers it nowhere. */
+static void test_sack_negotiation(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &sack_mss1460);
+    CU_ASSERT(s->sack_ok);
+    mg_tcp_abort(s);
+    th_teardown();
+    s = fx_connect(&fx, no_delack, 60000, &mss1460);
+    CU_ASSERT(!s->sack_ok);
+    mg_tcp_abort(s);
+    th_teardown();
+
+    /* Passive opens: the SYN-ACK echoes the offer, never volunteers it. */
+    th_setup(no_delack);
+    struct mg_tcp_sock *l = mg_tcp_open(th.tcp, NULL, NULL);
+    CU_ASSERT_FATAL(mg_tcp_bind(l, 0, 8080) == 0 && mg_tcp_listen(l, 8) == 0);
+    struct th_sent sa;
+    th_inject(4000, 8080, 7000, 0, S, 60000, &sack_mss1460, NULL, 0);
+    CU_ASSERT_FATAL(th_pop(&sa));
+    CU_ASSERT(sa.tcp.flags == (S | A) && sa.tcp.opts.sack_permitted);
+    th_inject(4001, 8080, 9000, 0, S, 60000, &mss1460, NULL, 0);
+    CU_ASSERT_FATAL(th_pop(&sa));
+    CU_ASSERT(sa.tcp.flags == (S | A) && !sa.tcp.opts.sack_permitted);
+    mg_tcp_close(l);
+    th_teardown();
+
+    /* tcp.sack false: no offer on the SYN or the SYN-ACK, SACK off even if the peer
+     * offers, and no SACK blocks for out-of-order data. */
+    th_setup(sack_off);
+    s = mg_tcp_open(th.tcp, NULL, NULL);
+    CU_ASSERT_FATAL(mg_tcp_connect(s, TH_PEER_IP, 80) == 0);
+    struct th_sent syn;
+    CU_ASSERT_FATAL(th_pop(&syn));
+    CU_ASSERT(!syn.tcp.opts.sack_permitted);
+    th_inject(80, syn.tcp.sport, 1000, syn.tcp.seq + 1, S | A, 60000, &sack_mss1460, NULL, 0);
+    th_drain();
+    CU_ASSERT(!s->sack_ok);
+    th_inject(80, syn.tcp.sport, 1101, syn.tcp.seq + 1, A, 60000, NULL, "x", 1);
+    struct th_sent a;
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.ack == 1001 && a.tcp.opts.num_sack_blocks == 0);
+    l = mg_tcp_open(th.tcp, NULL, NULL);
+    CU_ASSERT_FATAL(mg_tcp_bind(l, 0, 8080) == 0 && mg_tcp_listen(l, 8) == 0);
+    th_inject(4000, 8080, 7000, 0, S, 60000, &sack_mss1460, NULL, 0);
+    CU_ASSERT_FATAL(th_pop(&sa));
+    CU_ASSERT(sa.tcp.flags == (S | A) && !sa.tcp.opts.sack_permitted);
+    mg_tcp_close(l);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+/* Injects 10 bytes of peer data at seq (with a timestamp when ts) and pops our ACK. */
+static void ooo_data(struct fixture *fx, uint32_t seq, bool ts, struct th_sent *ack) {
+    struct mg_tcp_opts o = {.has_timestamp = ts, .ts_val = 6000, .ts_ecr = 1};
+    uint8_t d[100] = {0};
+    th_inject(80, fx->lport, seq, fx->iss + 1, A, 60000, &o, d, 10);
+    CU_ASSERT_FATAL(th_pop(ack));
+    CU_ASSERT(th_pending() == 0);
+}
+
+/* Whether ack carries exactly the blocks [l, l + 10) for the n given left edges, in order. */
+static bool blocks_are(const struct th_sent *ack, unsigned n, const uint32_t *lefts, uint32_t len) {
+    if (ack->tcp.opts.num_sack_blocks != n)
+        return false;
+    for (unsigned i = 0; i < n; i++)
+        if (ack->tcp.opts.sack[i].left != lefts[i] || ack->tcp.opts.sack[i].right != lefts[i] + len)
+            return false;
+    return true;
+}
+
+/* The receiver's blocks (RFC 2018 4): the run holding the latest segment first, then
+ * the most recently reported others, as many as fit (3 beside timestamps, 4 without),
+ * and none once every hole is filled. */
+static void sack_receiver_blocks(bool ts) {
+    struct mg_tcp_opts syn = sack_mss1460;
+    syn.has_timestamp = ts;
+    syn.ts_val = 5000;
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &syn);
+    CU_ASSERT_FATAL(s->sack_ok && s->ts_ok == ts);
+    unsigned max = ts ? 3 : 4;
+    struct th_sent a;
+    ooo_data(&fx, 1101, ts, &a);
+    CU_ASSERT(a.tcp.ack == 1001 && blocks_are(&a, 1, (uint32_t[]){1101}, 10));
+    ooo_data(&fx, 1201, ts, &a);
+    CU_ASSERT(blocks_are(&a, 2, (uint32_t[]){1201, 1101}, 10));
+    ooo_data(&fx, 1301, ts, &a);
+    CU_ASSERT(blocks_are(&a, 3, (uint32_t[]){1301, 1201, 1101}, 10));
+    ooo_data(&fx, 1401, ts, &a);
+    CU_ASSERT(blocks_are(&a, max, (uint32_t[]){1401, 1301, 1201, 1101}, 10));
+    ooo_data(&fx, 1501, ts, &a);
+    CU_ASSERT(blocks_are(&a, max, (uint32_t[]){1501, 1401, 1301, 1201}, 10));
+    /* Data again inside an older run: that run moves to the front. */
+    ooo_data(&fx, 1201, ts, &a);
+    CU_ASSERT(blocks_are(&a, max, (uint32_t[]){1201, 1501, 1401, 1301}, 10));
+    /* Data joining two runs: one block for the merged run, first. */
+    struct mg_tcp_opts o = {.has_timestamp = ts, .ts_val = 6000, .ts_ecr = 1};
+    uint8_t d[100] = {0};
+    th_inject(80, fx.lport, 1311, fx.iss + 1, A, 60000, &o, d, 90);
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.opts.num_sack_blocks == max && a.tcp.opts.sack[0].left == 1301 && a.tcp.opts.sack[0].right == 1411);
+    CU_ASSERT(a.tcp.opts.sack[1].left == 1201 && a.tcp.opts.sack[2].left == 1501);
+    /* The first hole filled: the ACK moves to 1111 and that run leaves the blocks. */
+    th_inject(80, fx.lport, 1001, fx.iss + 1, A, 60000, &o, d, 100);
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.ack == 1111);
+    CU_ASSERT(a.tcp.opts.num_sack_blocks == 3);
+    CU_ASSERT(a.tcp.opts.sack[0].left == 1301 && a.tcp.opts.sack[1].left == 1201 && a.tcp.opts.sack[2].left == 1501);
+    /* Every hole filled: no SACK option at all. */
+    th_inject(80, fx.lport, 1111, fx.iss + 1, A, 60000, &o, d, 90);
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.ack == 1211 && a.tcp.opts.num_sack_blocks == 2);
+    th_inject(80, fx.lport, 1211, fx.iss + 1, A, 60000, &o, d, 90);
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.ack == 1411 && blocks_are(&a, 1, (uint32_t[]){1501}, 10));
+    th_inject(80, fx.lport, 1411, fx.iss + 1, A, 60000, &o, d, 90);
+    CU_ASSERT_FATAL(th_pop(&a));
+    CU_ASSERT(a.tcp.ack == 1511 && a.tcp.opts.num_sack_blocks == 0);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->sack_blocks_sent > 0);
+    th_check();
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+static void test_sack_receiver_blocks_ts(void) {
+    sack_receiver_blocks(true);
+}
+
+static void test_sack_receiver_blocks_no_ts(void) {
+    sack_receiver_blocks(false);
+}
+
+/* A duplicate ACK from the peer for base carrying the given blocks ([l, r) pairs). */
+static void sack_dupack(struct fixture *fx, uint32_t ack, unsigned n, const uint32_t *edges) {
+    struct mg_tcp_opts o = {.num_sack_blocks = (uint8_t)n};
+    for (unsigned i = 0; i < n; i++) {
+        o.sack[i].left = edges[2 * i];
+        o.sack[i].right = edges[2 * i + 1];
+    }
+    th_inject(80, fx->lport, 1001, ack, A, 60000, &o, NULL, 0);
+    th_check();
+}
+
+/* Eight segments out, the first and the fourth lost: the peer's duplicate ACKs SACK
+ * the rest. Recovery starts at the third and resends exactly the two holes, each once
+ * and each when the scoreboard shows it lost, never a SACKed byte. */
+static void test_sack_retransmits_holes(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &sack_mss1460);
+    mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    send_bytes(s, 8 * 1460, 0);
+    th_drain();
+    const uint32_t M = 1460, b = fx.iss + 1;
+#define SEG(i) (b + (uint32_t)(i)*M)
+    sack_dupack(&fx, b, 1, (uint32_t[]){SEG(1), SEG(2)});
+    sack_dupack(&fx, b, 1, (uint32_t[]){SEG(1), SEG(3)});
+    CU_ASSERT(th_pending() == 0);
+    sack_dupack(&fx, b, 2, (uint32_t[]){SEG(4), SEG(5), SEG(1), SEG(3)});
+    struct th_sent d;
+    CU_ASSERT_FATAL(th_pop(&d)); /* third duplicate: the first hole */
+    CU_ASSERT(d.tcp.seq == SEG(0) && d.len == M);
+    CU_ASSERT(th_pending() == 0); /* the fourth segment is not lost yet, and pipe >= cwnd */
+    CU_ASSERT(mg_tcp_stats(th.tcp)->sack_recoveries == 1);
+    sack_dupack(&fx, b, 2, (uint32_t[]){SEG(4), SEG(6), SEG(1), SEG(3)});
+    CU_ASSERT(th_pending() == 0);
+    sack_dupack(&fx, b, 2, (uint32_t[]){SEG(4), SEG(7), SEG(1), SEG(3)});
+    CU_ASSERT_FATAL(th_pop(&d)); /* three segments SACKed above it: lost */
+    CU_ASSERT(d.tcp.seq == SEG(3) && d.len == M);
+    CU_ASSERT(th_pending() == 0);
+    sack_dupack(&fx, b, 2, (uint32_t[]){SEG(4), SEG(8), SEG(1), SEG(3)});
+    CU_ASSERT(th_pending() == 0);
+    /* The first retransmission arrives: a partial ACK up to the second hole. */
+    sack_dupack(&fx, SEG(3), 1, (uint32_t[]){SEG(4), SEG(8)});
+    CU_ASSERT(th_pending() == 0);
+    CU_ASSERT(s->in_recovery && s->sb_count == 1);
+    sack_dupack(&fx, SEG(8), 0, NULL);
+    CU_ASSERT(!s->in_recovery && s->sb_count == 0);
+    const struct mg_tcp_stats *st = mg_tcp_stats(th.tcp);
+    CU_ASSERT(st->sack_hole_retransmits == 2 && st->retransmits == 2 && st->retransmit_bytes == 2 * M);
+    CU_ASSERT(st->sack_blocks_received == 11 && st->sack_blocks_ignored == 0);
+    /* Loss again, then a timeout: the scoreboard is forgotten. */
+    send_bytes(s, 3 * 1460, 0);        /* cwnd is one segment after the recovery */
+    sack_dupack(&fx, SEG(9), 0, NULL); /* slow start: the other two go */
+    th_drain();
+    CU_ASSERT(s->snd_max == SEG(11));
+    sack_dupack(&fx, SEG(9), 1, (uint32_t[]){SEG(10), SEG(11)});
+    CU_ASSERT(s->sb_count == 1);
+    th_advance(s->rto);
+    CU_ASSERT_FATAL(th_pop(&d));
+    CU_ASSERT(d.tcp.seq == SEG(9));
+    CU_ASSERT(s->sb_count == 0);
+#undef SEG
+    th_check();
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+/* A peer that sends data too never sends duplicate ACKs by RFC 5681's letter; its
+ * SACK blocks still show the first segment lost, and recovery resends it. */
+static void test_sack_recovery_on_data_acks(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &sack_mss1460);
+    mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    send_bytes(s, 6 * 1460, 0);
+    th_drain();
+    const uint32_t M = 1460, b = fx.iss + 1;
+    struct th_sent d;
+    for (uint32_t i = 2; i <= 4; i++) {
+        struct mg_tcp_opts o = {.num_sack_blocks = 1, .sack = {{b + M, b + i * M}}};
+        th_inject(80, fx.lport, 1001 + (i - 2) * 10, b, A, 60000, &o, "0123456789", 10);
+        th_check();
+        unsigned resent = 0;
+        while (th_pop(&d)) {
+            if (d.len > 0) {
+                resent++;
+                CU_ASSERT(d.tcp.seq == b && d.len == M);
+            }
+        }
+        CU_ASSERT(resent == (i == 4 ? 1u : 0u)); /* lost once more than 2 MSS are SACKed above it */
+    }
+    CU_ASSERT(s->in_recovery && s->rxt_high == b + M);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->sack_recoveries == 1 && mg_tcp_stats(th.tcp)->sack_hole_retransmits == 1);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+/* Blocks that cannot be right are ignored and counted, never stored. */
+static void test_sack_invalid_blocks(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &sack_mss1460);
+    mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    send_bytes(s, 4 * 1460, 0);
+    th_drain();
+    const uint32_t b = fx.iss + 1, max = b + 4 * 1460;
+    sack_dupack(&fx, b, 4,
+                (uint32_t[]){b + 2000, b + 1000,   /* reversed */
+                             b - 100, b + 10,      /* starts below the cumulative ACK */
+                             b + 1460, max + 1,    /* reaches past anything sent */
+                             b + 3000, b + 3000}); /* empty */
+    const struct mg_tcp_stats *st = mg_tcp_stats(th.tcp);
+    CU_ASSERT(st->sack_blocks_received == 4 && st->sack_blocks_ignored == 4);
+    CU_ASSERT(s->sb_count == 0);
+    /* After the ACK moved, an old block below it is stale. */
+    sack_dupack(&fx, b + 1460, 2, (uint32_t[]){b + 100, b + 200, b + 2920, b + 4380});
+    CU_ASSERT(st->sack_blocks_received == 6 && st->sack_blocks_ignored == 5);
+    CU_ASSERT(s->sb_count == 1 && s->sb[0].start == b + 2920 && s->sb[0].end == b + 4380);
+    CU_ASSERT(th_pending() == 0);
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
+/* A peer SACKing many disjoint pieces cannot grow the scoreboard past its bound; the
+ * lowest ranges are kept. */
+static void test_sack_scoreboard_bounded(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, &sack_mss1460);
+    mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    send_bytes(s, 10 * 1460, 0);
+    th_drain();
+    const uint32_t b = fx.iss + 1;
+    for (uint32_t k = 0; k < 60; k += 4) {
+        uint32_t e[8];
+        for (uint32_t i = 0; i < 4; i++) {
+            e[2 * i] = b + 100 + (59 - k - i) * 200; /* highest first, then downwards */
+            e[2 * i + 1] = e[2 * i] + 50;
+        }
+        sack_dupack(&fx, b, 4, e);
+        CU_ASSERT(s->sb_count <= TCP_SACK_SB_MAX);
+    }
+    CU_ASSERT(s->sb_count == TCP_SACK_SB_MAX);
+    CU_ASSERT(s->sb[0].start == b + 100 && s->sb[0].end == b + 150);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->sack_scoreboard_full > 0);
+    CU_ASSERT(mg_tcp_stats(th.tcp)->sack_blocks_ignored == 0);
+    th_drain();
+    /* One block covering them all collapses the scoreboard to one range. */
+    sack_dupack(&fx, b, 1, (uint32_t[]){b + 100, b + 100 + 60 * 200});
+    CU_ASSERT(s->sb_count == 1);
+    sack_dupack(&fx, b + 10 * 1460, 0, NULL);
+    CU_ASSERT(s->sb_count == 0);
+    th_drain();
     mg_tcp_abort(s);
     th_teardown();
 }
@@ -1363,6 +1658,13 @@ static const struct mg_test_case cases[] = {
     {"SYN retransmission and ETIMEDOUT", test_syn_retransmit_timeout},
     {"data retransmission backoff and retry limit", test_data_retransmit_backoff},
     {"fast retransmit and NewReno", test_fast_retransmit_newreno},
+    {"SACK negotiation", test_sack_negotiation},
+    {"SACK blocks sent, with timestamps", test_sack_receiver_blocks_ts},
+    {"SACK blocks sent, without timestamps", test_sack_receiver_blocks_no_ts},
+    {"SACK recovery resends exactly the holes", test_sack_retransmits_holes},
+    {"SACK recovery on ACKs that carry data", test_sack_recovery_on_data_acks},
+    {"invalid SACK blocks ignored and counted", test_sack_invalid_blocks},
+    {"SACK scoreboard bounded", test_sack_scoreboard_bounded},
     {"zero window and persist probes", test_zero_window_persist},
     {"delayed ACK", test_delayed_ack},
     {"Nagle and TCP_NODELAY", test_nagle},
