@@ -482,21 +482,28 @@ static void test_sack_fewer_retransmissions(void) {
  * retransmission of the hole alike, was dropped for want of a buffer (sim tap
  * NO_BUFFER), so nothing could ever be acknowledged or delivered again, and the client
  * gave up with ETIMEDOUT after ~520 s (seeds 1 and 9 with SACK, 1 and 10 without).
- * Now TCP keeps no received payload once the pool is down to its reserve
- * (drops.pool_low), so ACKs still come in, the replies drain and the pushes with them. */
+ * More connections wedge a host sooner: without the reserve, none of seeds 1-30 of
+ * 10 x 1 MiB at 5% loss finished. Now TCP keeps no received payload once the pool is
+ * down to its reserve (drops.pool_low), so ACKs still come in, the replies drain and
+ * the pushes with them. */
 static void test_echo_pool_full(void) {
     static const struct {
+        unsigned nconn;
+        size_t size;
         uint64_t seed;
         bool sack;
-    } runs[] = {{1, true}, {9, true}, {1, false}, {10, false}};
+    } runs[] = {
+        {1, 4u << 20, 1, true},   {1, 4u << 20, 9, true},  {1, 4u << 20, 1, false},
+        {1, 4u << 20, 10, false}, {10, 1u << 20, 1, true},
+    };
     uint64_t pool_low = 0;
     for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-        struct run_result r = echo_run_sack(1, 4u << 20, 0.05, runs[i].seed, NULL, NULL, runs[i].sack);
-        if (r.done != 1 || r.failed || r.corrupt)
-            fprintf(stderr, "4 MiB at 5%% loss, seed %lu, SACK %s: done %u failed %u (errno %d) corrupt %d\n",
-                    (unsigned long)runs[i].seed, runs[i].sack ? "on" : "off", r.done, r.failed, r.fail_errno,
-                    r.corrupt);
-        CU_ASSERT_EQUAL(r.done, 1);
+        struct run_result r = echo_run_sack(runs[i].nconn, runs[i].size, 0.05, runs[i].seed, NULL, NULL, runs[i].sack);
+        if (r.done != runs[i].nconn || r.failed || r.corrupt)
+            fprintf(stderr, "%u x %zu at 5%% loss, seed %lu, SACK %s: done %u failed %u (errno %d) corrupt %d\n",
+                    runs[i].nconn, runs[i].size, (unsigned long)runs[i].seed, runs[i].sack ? "on" : "off", r.done,
+                    r.failed, r.fail_errno, r.corrupt);
+        CU_ASSERT_EQUAL(r.done, runs[i].nconn);
         CU_ASSERT_EQUAL(r.failed, 0);
         CU_ASSERT(!r.corrupt);
         pool_low += r.pool_low_drops;
@@ -630,7 +637,7 @@ static const struct mg_test_case cases[] = {
     {"echo with 1% loss", test_echo_loss_1},
     {"echo with 5% loss", test_echo_loss_5},
     {"echo with 20% loss", test_echo_loss_20},
-    {"echo 4 MiB at 5% loss: a pool full of pending pushes does not wedge the host", test_echo_pool_full},
+    {"echo 4 MiB, 10 x 1 MiB at 5% loss: a pool full of pending pushes does not wedge the host", test_echo_pool_full},
     {"SACK vs NewReno at 5% loss: fewer timeouts, fewer bytes resent", test_sack_fewer_retransmissions},
     {"connect to a closed port: ECONNREFUSED", test_connect_refused},
     {"connect to an absent host: EHOSTUNREACH", test_connect_unreachable},
