@@ -611,6 +611,8 @@ static int create_pool(struct dpdk_netdev *dd, const struct open_params *p, char
     dd->pool.pool.name = dd->pool_name;
     dd->pool.pool.data_room = data_room;
     dd->pool.pool.headroom = RTE_PKTMBUF_HEADROOM;
+    /* The descriptor rings hold the rest (the check above made room for them). */
+    dd->pool.pool.size = p->mempool_size - p->rx_desc - p->tx_desc;
     rte_mempool_obj_iter(dd->pool.mp, init_mbuf_buf, &dd->pool.pool);
     dd->dev.pool = &dd->pool.pool;
     return 0;

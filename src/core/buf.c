@@ -62,6 +62,7 @@ struct mg_pool *mg_heap_pool_create(const char *name, uint32_t count, uint32_t d
     hp->pool.name = name;
     hp->pool.data_room = data_room;
     hp->pool.headroom = headroom;
+    hp->pool.size = count;
     hp->count = count; /* the first allocation returns buffer 0: deterministic */
     return &hp->pool;
 }

@@ -57,6 +57,7 @@ struct mg_pool {
     uint32_t headroom;  /* bytes reserved in front of data on allocation */
     uint64_t allocs, frees, alloc_failures;
     uint32_t in_use;
+    uint32_t size;      /* buffers its owner may hold at once (in_use's ceiling); 0: unknown */
 };
 
 /* Allocates from a pool: data = base + headroom, len = 0, refcnt = 1. NULL when empty

@@ -35,7 +35,7 @@ static const char *const drop_names[MG_TCP_DROP__COUNT] = {
     [MG_TCP_DROP_OUT_OF_WINDOW] = "out_of_window", [MG_TCP_DROP_BAD_ACK] = "bad_ack",
     [MG_TCP_DROP_OOO_FULL] = "ooo_full",           [MG_TCP_DROP_BACKLOG_FULL] = "backlog_full",
     [MG_TCP_DROP_RST_INVALID] = "rst_invalid",     [MG_TCP_DROP_RECV_BUFFER_FULL] = "recv_buffer_full",
-    [MG_TCP_DROP_NO_BUFFER] = "no_buffer",
+    [MG_TCP_DROP_NO_BUFFER] = "no_buffer",         [MG_TCP_DROP_POOL_LOW] = "pool_low",
 };
 
 const char *mg_tcp_drop_name(enum mg_tcp_drop reason) {

@@ -59,6 +59,7 @@ enum mg_tcp_drop {
     MG_TCP_DROP_RST_INVALID,     /* RST outside the window, ignored */
     MG_TCP_DROP_RECV_BUFFER_FULL,
     MG_TCP_DROP_NO_BUFFER,       /* could not allocate a reply */
+    MG_TCP_DROP_POOL_LOW,        /* payload not kept: the device pool is down to its reserve */
     MG_TCP_DROP__COUNT
 };
 const char *mg_tcp_drop_name(enum mg_tcp_drop reason);

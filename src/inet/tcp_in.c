@@ -213,6 +213,24 @@ static void deliver_in_order(struct mg_tcp_sock *c, struct tcp_seg *s, bool fin)
     }
 }
 
+/* Whether keeping one more received buffer would eat into the device pool's reserve.
+ * Received payload lives in the device's buffers until the application frees them,
+ * and an application may hold what it popped for as long as its own pushes wait for
+ * send-buffer room (an echo server does). If such buffers could take the whole pool,
+ * the device would have none left to receive into, the ACKs that free the send buffer
+ * could never arrive, and the host would wait forever. So payload is kept only while
+ * a reserve stays free: below it, the segment's ACK, window and SACK information has
+ * already been used, its payload is dropped (the peer resends it; nothing of it was
+ * acknowledged) and the reserve stays for receiving ACKs and sending ACKs and
+ * retransmissions. */
+static bool pool_low(const struct mg_tcp_sock *c) {
+    const struct mg_pool *p = c->tcp->inet->dev->pool;
+    if (p->size == 0)
+        return false;
+    uint32_t free_bufs = p->size > p->in_use ? p->size - p->in_use : 0;
+    return free_bufs < p->size / TCP_POOL_RESERVE_DIV;
+}
+
 /* Segment text and FIN (RFC 9293 3.10.7.4, seventh and eighth steps), after trimming
  * the segment to the receive window. */
 static void process_text(struct mg_tcp_sock *c, struct tcp_seg *s) {
@@ -248,6 +266,11 @@ static void process_text(struct mg_tcp_sock *c, struct tcp_seg *s) {
     }
     if (s->len == 0 && !fin)
         return;
+    if (s->len && pool_low(c)) {
+        tcp_drop(c->tcp, MG_TCP_DROP_POOL_LOW);
+        c->ack_now = true; /* where we are, as for a segment outside the window */
+        return;
+    }
     if (seq == c->rcv_nxt) {
         deliver_in_order(c, s, fin);
     } else {

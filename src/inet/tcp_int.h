@@ -40,6 +40,9 @@ struct tcp_sndent {
 /* Headroom a send-queue region needs in front of it to be sent in place (TCP with
  * options, IPv4 and Ethernet headers fit in it). */
 #define TCP_INPLACE_HEADROOM 128u
+/* Received payload is kept only while more than 1/TCP_POOL_RESERVE_DIV of the device
+ * pool stays free (tcp_in.c, pool_low). */
+#define TCP_POOL_RESERVE_DIV 8u
 
 /* SACK (RFC 2018). The sender's scoreboard keeps at most TCP_SACK_SB_MAX SACKed
  * ranges per connection (a fixed array, so nothing is allocated per ACK); ranges that

@@ -1227,6 +1227,50 @@ static void test_orphan_fin_wait_2_timeout(void) {
     th_teardown();
 }
 
+/* With the device pool down to its reserve (an eighth of it free), a data segment's
+ * ACK is still taken (the send queue is freed) and answered, but its payload is not
+ * kept: it is dropped (pool_low) and acknowledged no further, so buffers the
+ * application holds cannot take the last ones the device needs to receive ACKs. */
+static void test_pool_reserve_keeps_acks_flowing(void) {
+    struct fixture fx;
+    struct mg_tcp_sock *s = fx_connect(&fx, no_delack, 60000, NULL);
+    mg_tcp_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+    send_bytes(s, 500, 0);
+    struct th_sent d;
+    CU_ASSERT_FATAL(th_pop(&d));
+    CU_ASSERT(d.len == 500);
+    uint32_t size = th.pool->size;
+    CU_ASSERT_FATAL(size > 0);
+    static struct mg_buf *held[8192];
+    uint32_t n = 0;
+    while (size - th.pool->in_use >= size / 8 - 1 && n < 8192)
+        held[n++] = mg_buf_alloc(th.pool);
+    uint8_t pay[100];
+    memset(pay, 7, sizeof(pay));
+    th_inject(80, fx.lport, 1001, fx.iss + 501, A, 60000, NULL, pay, sizeof(pay));
+    CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_POOL_LOW] == 1);
+    CU_ASSERT(s->snd_una == fx.iss + 501 && s->sq_bytes == 0); /* its ACK counted */
+    struct mg_buf *r = NULL;
+    CU_ASSERT(mg_tcp_recv(s, &r) == -EAGAIN);
+    struct th_sent ack;
+    CU_ASSERT_FATAL(th_pop(&ack));
+    CU_ASSERT(ack.tcp.flags == A && ack.tcp.ack == 1001 && ack.len == 0);
+    CU_ASSERT(!th_pop(&ack));
+    /* Once the application lets go, the resent segment is kept. */
+    while (n > 0)
+        mg_buf_free(held[--n]);
+    th_inject(80, fx.lport, 1001, fx.iss + 501, A, 60000, NULL, pay, sizeof(pay));
+    CU_ASSERT(mg_tcp_stats(th.tcp)->drops[MG_TCP_DROP_POOL_LOW] == 1);
+    CU_ASSERT_FATAL(th_pop(&ack));
+    CU_ASSERT(ack.tcp.ack == 1101);
+    CU_ASSERT(mg_tcp_recv(s, &r) == 100);
+    mg_buf_free(r);
+    CU_ASSERT(strcmp(mg_tcp_drop_name(MG_TCP_DROP_POOL_LOW), "pool_low") == 0);
+    th_check();
+    mg_tcp_abort(s);
+    th_teardown();
+}
+
 static void test_bad_segments_counted(void) {
     th_setup(NULL);
     uint64_t before = total_drops();
@@ -1678,6 +1722,7 @@ static const struct mg_test_case cases[] = {
     {"bind, SO_REUSEADDR", test_bind_reuse},
     {"TIME-WAIT reuse by a newer SYN", test_time_wait_reuse},
     {"orphan FIN-WAIT-2 timeout", test_orphan_fin_wait_2_timeout},
+    {"pool down to its reserve: ACKs taken, payload dropped", test_pool_reserve_keeps_acks_flowing},
     {"bad segments counted", test_bad_segments_counted},
     {"ICMP and ARP errors", test_icmp_and_arp_errors},
     {"SYN-ACK retransmission, duplicate SYN", test_syn_ack_retransmit},

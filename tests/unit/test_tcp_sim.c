@@ -225,8 +225,10 @@ static void configure_host(unsigned i, struct mg_config *cfg, void *ctx) {
     (void)i;
     struct sim_cfg *sc = ctx;
     /* Received payload stays in device buffers until the application frees it, and
-     * the echo server sends those very buffers back: bound what one connection may
-     * hold so the 1024-buffer pools are not exhausted by one of them. */
+     * the echo server sends those very buffers back: bound what one connection's
+     * queues may hold so the 1024-buffer pools are not exhausted by one of them. (The
+     * server's pushes that wait for send-buffer room hold buffers too, beyond this
+     * bound; TCP's pool reserve keeps them from wedging a host: test_echo_pool_full.) */
     cfg->tcp_recv_buffer = sc->bufsize;
     cfg->tcp_send_buffer = sc->bufsize;
     cfg->tcp_syn_backlog = 1024;
@@ -271,6 +273,7 @@ struct run_result {
     uint64_t sim_ns;
     /* Both hosts' counters added up. */
     uint64_t retransmits, retransmit_bytes, timeouts, fast_retransmits, sack_recoveries, sack_hole_retransmits;
+    uint64_t pool_low_drops;
 };
 
 static void add_counters(struct run_result *r, const struct mg_tcp_stats *st) {
@@ -280,6 +283,7 @@ static void add_counters(struct run_result *r, const struct mg_tcp_stats *st) {
     r->fast_retransmits += st->fast_retransmits;
     r->sack_recoveries += st->sack_recoveries;
     r->sack_hole_retransmits += st->sack_hole_retransmits;
+    r->pool_low_drops += st->drops[MG_TCP_DROP_POOL_LOW];
 }
 
 /* One echo run: nconn clients on host 1, each pushes `size` bytes to host 0's echo
@@ -468,6 +472,46 @@ static void test_sack_fewer_retransmissions(void) {
     CU_ASSERT(sum.on_bytes < sum.off_bytes);
 }
 
+/* 4 MiB each way at 5% loss, seeds that used to wedge the server's host. While the
+ * server's replies wait out a retransmission timeout, the client keeps sending: the
+ * echo server pops every segment at once and pushes the very buffer back, and those
+ * pushes wait, holding their buffers, for send-buffer room (the 256 KiB send buffer is
+ * full of unacknowledged replies). With the send queue (182 buffers) and the
+ * out-of-order queue (up to 174) they took all 1024 buffers of the server's pool; from
+ * then on every frame that reached the server, the client's ACKs and its
+ * retransmission of the hole alike, was dropped for want of a buffer (sim tap
+ * NO_BUFFER), so nothing could ever be acknowledged or delivered again, and the client
+ * gave up with ETIMEDOUT after ~520 s (seeds 1 and 9 with SACK, 1 and 10 without).
+ * More connections wedge a host sooner: without the reserve, none of seeds 1-30 of
+ * 10 x 1 MiB at 5% loss finished. Now TCP keeps no received payload once the pool is
+ * down to its reserve (drops.pool_low), so ACKs still come in, the replies drain and
+ * the pushes with them. */
+static void test_echo_pool_full(void) {
+    static const struct {
+        unsigned nconn;
+        size_t size;
+        uint64_t seed;
+        bool sack;
+    } runs[] = {
+        {1, 4u << 20, 1, true},   {1, 4u << 20, 9, true},  {1, 4u << 20, 1, false},
+        {1, 4u << 20, 10, false}, {10, 1u << 20, 1, true},
+    };
+    uint64_t pool_low = 0;
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        struct run_result r = echo_run_sack(runs[i].nconn, runs[i].size, 0.05, runs[i].seed, NULL, NULL, runs[i].sack);
+        if (r.done != runs[i].nconn || r.failed || r.corrupt)
+            fprintf(stderr, "%u x %zu at 5%% loss, seed %lu, SACK %s: done %u failed %u (errno %d) corrupt %d\n",
+                    runs[i].nconn, runs[i].size, (unsigned long)runs[i].seed, runs[i].sack ? "on" : "off", r.done,
+                    r.failed, r.fail_errno, r.corrupt);
+        CU_ASSERT_EQUAL(r.done, runs[i].nconn);
+        CU_ASSERT_EQUAL(r.failed, 0);
+        CU_ASSERT(!r.corrupt);
+        pool_low += r.pool_low_drops;
+    }
+    /* The runs did reach the state that used to wedge them. */
+    CU_ASSERT(pool_low > 0);
+}
+
 static int connect_error(bool static_arp, unsigned target_host_index, uint16_t port, uint32_t raw_addr) {
     struct simhosts_params p = {.n = 2, .seed = 99, .static_arp = static_arp};
     struct simhosts *sh = NULL;
@@ -593,6 +637,7 @@ static const struct mg_test_case cases[] = {
     {"echo with 1% loss", test_echo_loss_1},
     {"echo with 5% loss", test_echo_loss_5},
     {"echo with 20% loss", test_echo_loss_20},
+    {"echo 4 MiB, 10 x 1 MiB at 5% loss: a pool full of pending pushes does not wedge the host", test_echo_pool_full},
     {"SACK vs NewReno at 5% loss: fewer timeouts, fewer bytes resent", test_sack_fewer_retransmissions},
     {"connect to a closed port: ECONNREFUSED", test_connect_refused},
     {"connect to an absent host: EHOSTUNREACH", test_connect_unreachable},
