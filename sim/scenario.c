@@ -157,20 +157,21 @@ bad:
 
 /* ---- stack configuration for every host ---- */
 
-/* What the scenario's stack configuration may not set, because the simulator sets
- * it on every host itself (refused rather than silently overridden); NULL if
- * nothing. The pieces are applied over the defaults with the libOS and device names
- * replaced by a value no key can set, so that setting them to their defaults shows. */
-static const char *simulator_owned(const struct mg_sim_scenario *sc) {
+/* Loads the scenario's stack configuration as a host will, and refuses what the
+ * simulator sets on every host itself (refused rather than silently overridden). One
+ * load does both: the pieces go over the defaults with the libOS and device names
+ * replaced by a value no key can set (loading never checks those names), so setting
+ * them, even to their defaults, shows. 0, or -EINVAL with err naming the problem. */
+static int check_stack_config(const struct mg_sim_scenario *sc, const char *source, char *err, size_t errlen) {
     static const char unset[] = "\x01";
     struct mg_config cfg;
     mg_config_defaults(&cfg);
     snprintf(cfg.libos, sizeof(cfg.libos), "%s", unset);
     snprintf(cfg.netdev, sizeof(cfg.netdev), "%s", unset);
-    char err[256];
+    int rc = mg_sim_stack_config_apply(sc, &cfg, err, errlen);
     const char *what = NULL;
-    if (mg_sim_stack_config_apply(sc, &cfg, err, sizeof(err)) < 0)
-        what = "it does not load"; /* not reached: checked over the plain defaults first */
+    if (rc < 0)
+        what = NULL; /* err already names the file or option, line and key */
     else if (strcmp(cfg.libos, unset) || strcmp(cfg.netdev, unset))
         what = "margay.libos and margay.netdev are the simulator's: every host runs the inet libOS on its link";
     else if (cfg.local_ipv4_addr || cfg.ipv4_netmask || cfg.local_link_addr_set)
@@ -182,11 +183,15 @@ static const char *simulator_owned(const struct mg_sim_scenario *sc) {
     else if (mg_config_fault_enabled(&cfg))
         what = "margay.fault: use the scenario's fault options (--loss, --burst, ...)";
     mg_config_free(&cfg);
-    return what;
+    if (what) {
+        snprintf(err, errlen, "%s: %s", source, what);
+        rc = -EINVAL;
+    }
+    return rc;
 }
 
-/* Appends one piece (taking ownership of yaml and source) and checks the pieces so far
- * load, so a mistake is reported once, when the scenario is read. */
+/* Appends one piece (taking ownership of yaml and source) and checks the pieces so far,
+ * so a mistake is reported once, when the scenario is read. */
 static int add_stack_config(struct mg_sim_options *o, char *yaml, size_t len, char *source, char *err, size_t errlen) {
     if (o->sc.nstack_config == MG_SIM_MAX_STACK_CONFIG) {
         snprintf(err, errlen, "%s: at most %d pieces of stack configuration", source, MG_SIM_MAX_STACK_CONFIG);
@@ -196,15 +201,7 @@ static int add_stack_config(struct mg_sim_options *o, char *yaml, size_t len, ch
     }
     struct mg_sim_stack_config *p = &o->sc.stack_config[o->sc.nstack_config++];
     *p = (struct mg_sim_stack_config){.yaml = yaml, .len = len, .source = source};
-    struct mg_config cfg;
-    mg_config_defaults(&cfg);
-    int rc = mg_sim_stack_config_apply(&o->sc, &cfg, err, errlen);
-    mg_config_free(&cfg);
-    const char *owned = rc == 0 ? simulator_owned(&o->sc) : NULL;
-    if (owned) {
-        snprintf(err, errlen, "%s: %s", p->source, owned);
-        rc = -EINVAL;
-    }
+    int rc = check_stack_config(&o->sc, p->source, err, errlen);
     if (rc < 0) {
         stack_config_free(p);
         o->sc.nstack_config--;
